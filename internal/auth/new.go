@@ -1,0 +1,298 @@
+package auth
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+)
+
+// devicecodeClientID is the public client that device-code sign-in uses when
+// no --client-id is given: the Azure PowerShell application, which the
+// PowerShell modules for Power Automate use against the Flow service (NOTES §1.2).
+const devicecodeClientID = "1950a258-227b-4e31-a9cf-717495945fc2"
+
+// microsoftAuthorityHosts are the Entra hosts that answer instance
+// discovery. Any other host (the emulator, a private cloud) gets discovery
+// turned off, or the first token request would go to the public cloud.
+var microsoftAuthorityHosts = map[string]bool{
+	"login.microsoftonline.com":        true,
+	"login.microsoftonline.us":         true,
+	"login-us.microsoftonline.com":     true,
+	"login.usgovcloudapi.net":          true,
+	"login.chinacloudapi.cn":           true,
+	"login.partner.microsoftonline.cn": true,
+	"login.microsoftonline.de":         true,
+	"login.microsoft.com":              true,
+	"login.windows.net":                true,
+	"sts.windows.net":                  true,
+}
+
+// New builds the token source that opts describe. It checks that everything
+// the method needs is present (naming the flag and the variable that supply
+// a missing value) and, for certificates, that the file can be read; it does
+// not contact Entra.
+func New(opts Options) (*Source, error) {
+	o, err := resolve(opts)
+	if err != nil {
+		return nil, redact(err, opts.secrets())
+	}
+	if o.Method == MethodToken {
+		return newTokenSource(o)
+	}
+	cred, err := newCredential(o)
+	if err != nil {
+		return nil, redact(fmt.Errorf("auth %s: %w", o.Method, err), o.secrets())
+	}
+	fetch := func(ctx context.Context, scope string) (accessToken, error) {
+		t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+		if err != nil {
+			return accessToken{}, err
+		}
+		return accessToken{Token: t.Token, ExpiresOn: t.ExpiresOn}, nil
+	}
+	return newSource(o.Method, fetch, o.Now, o.secrets()), nil
+}
+
+// resolve fills empty fields from the environment and normalizes the authority host.
+func resolve(opts Options) (Options, error) {
+	o := opts
+	getenv := o.Getenv
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	o.Getenv = getenv
+	if o.Method == "" {
+		o.Method = MethodDefault
+	}
+	if _, err := ParseMethod(string(o.Method)); err != nil {
+		return o, err
+	}
+	fill := func(field *string, env string) {
+		if *field == "" {
+			*field = strings.TrimSpace(getenv(env))
+		}
+	}
+	fill(&o.Tenant, EnvTenantID)
+	fill(&o.ClientID, EnvClientID)
+	fill(&o.CertificatePath, EnvCertificatePath)
+	fill(&o.FederatedTokenFile, EnvFederatedTokenFile)
+	fill(&o.AuthorityHost, EnvAuthorityHost)
+	// Secrets are taken verbatim: a space may be part of one.
+	if o.ClientSecret == "" {
+		o.ClientSecret = getenv(EnvClientSecret)
+	}
+	if o.CertificatePassword == "" {
+		o.CertificatePassword = getenv(EnvCertificatePassword)
+	}
+	if o.AuthorityHost != "" {
+		host, err := normalizeAuthorityHost(o.AuthorityHost)
+		if err != nil {
+			return o, err
+		}
+		o.AuthorityHost = host
+		if u, _ := url.Parse(host); !microsoftAuthorityHosts[strings.ToLower(u.Host)] {
+			o.DisableInstanceDiscovery = true
+		}
+	}
+	return o, nil
+}
+
+// normalizeAuthorityHost accepts a bare host name (login.microsoftonline.us)
+// as well as a URL, and insists on https as Entra libraries do.
+func normalizeAuthorityHost(h string) (string, error) {
+	h = strings.TrimSpace(h)
+	if !strings.Contains(h, "://") {
+		h = "https://" + h
+	}
+	u, err := url.Parse(h)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("%s %q: not a host name or https URL", FlagAuthorityHost, h)
+	}
+	if u.Scheme != "https" {
+		return "", fmt.Errorf("%s %q: Entra authorities must use https", FlagAuthorityHost, h)
+	}
+	return strings.TrimSuffix(u.String(), "/") + "/", nil
+}
+
+func newTokenSource(o Options) (*Source, error) {
+	raw := strings.TrimSpace(o.Getenv(EnvToken))
+	if len(raw) > len("bearer ") && strings.EqualFold(raw[:len("bearer ")], "bearer ") {
+		raw = strings.TrimSpace(raw[len("bearer "):])
+	}
+	if raw == "" {
+		return nil, fmt.Errorf("auth %s: %w", MethodToken, missingError{describe("bearer token", "", EnvToken)})
+	}
+	// The caller vouches for the token; its lifetime is unknown here, so it
+	// is handed out for every scope until the process ends.
+	fetch := func(context.Context, string) (accessToken, error) {
+		return accessToken{Token: raw, ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	return newSource(MethodToken, fetch, o.Now, nil), nil
+}
+
+// ErrMissingSetting is matched (errors.Is) by New's errors for a method
+// whose tenant, client id, secret, certificate or token file is not set.
+var ErrMissingSetting = errors.New("missing setting")
+
+// missingError lists the settings a method needs and did not get.
+type missingError []string
+
+func (m missingError) Error() string { return "missing " + strings.Join(m, " and ") }
+
+func (m missingError) Is(target error) bool { return target == ErrMissingSetting }
+
+// check returns nil when nothing is missing.
+func (m missingError) check() error {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
+func describe(what, flag, env string) string {
+	if flag == "" {
+		return fmt.Sprintf("%s (set %s)", what, env)
+	}
+	return fmt.Sprintf("%s (set %s or %s)", what, flag, env)
+}
+
+func (o Options) clientOptions() azcore.ClientOptions {
+	co := azcore.ClientOptions{Transport: o.Transport}
+	co.Telemetry.ApplicationID = "flowsync"
+	if o.AuthorityHost != "" {
+		co.Cloud = cloud.Configuration{ActiveDirectoryAuthorityHost: o.AuthorityHost}
+	}
+	return co
+}
+
+// needApp lists which of the tenant and client id, which every
+// service-principal method needs, are missing.
+func (o Options) needApp() missingError {
+	var m missingError
+	if o.Tenant == "" {
+		m = append(m, describe("tenant id", FlagTenant, EnvTenantID))
+	}
+	if o.ClientID == "" {
+		m = append(m, describe("application (client) id", FlagClientID, EnvClientID))
+	}
+	return m
+}
+
+func newCredential(o Options) (azcore.TokenCredential, error) {
+	switch o.Method {
+	case MethodSecret:
+		return secretCredential(o)
+	case MethodCertificate:
+		return certificateCredential(o)
+	case MethodDeviceCode:
+		if o.DeviceCodePrompt == nil {
+			return nil, errors.New("no device-code prompt configured")
+		}
+		clientID := o.ClientID
+		if clientID == "" {
+			clientID = devicecodeClientID
+		}
+		prompt := o.DeviceCodePrompt
+		return azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
+			ClientOptions:            o.clientOptions(),
+			ClientID:                 clientID,
+			TenantID:                 o.Tenant, // "" means organizations
+			DisableInstanceDiscovery: o.DisableInstanceDiscovery,
+			UserPrompt: func(ctx context.Context, m azidentity.DeviceCodeMessage) error {
+				return prompt(ctx, m.Message)
+			},
+		})
+	case MethodAzureCLI:
+		return azidentity.NewAzureCLICredential(&azidentity.AzureCLICredentialOptions{TenantID: o.Tenant})
+	case MethodManagedIdentity:
+		mo := &azidentity.ManagedIdentityCredentialOptions{ClientOptions: o.clientOptions()}
+		if o.ClientID != "" {
+			mo.ID = azidentity.ClientID(o.ClientID)
+		}
+		return azidentity.NewManagedIdentityCredential(mo)
+	case MethodWorkloadIdentity:
+		return workloadCredential(o)
+	case MethodDefault:
+		// Explicit service-principal settings win, in the order the Azure
+		// SDK's own chain tries them; otherwise the SDK's chain (managed
+		// identity, Azure CLI, …) decides.
+		switch {
+		case o.ClientSecret != "":
+			return secretCredential(o)
+		case o.CertificatePath != "":
+			return certificateCredential(o)
+		case o.FederatedTokenFile != "" && o.ClientID != "" && o.Tenant != "":
+			return workloadCredential(o)
+		}
+		return azidentity.NewDefaultAzureCredential(&azidentity.DefaultAzureCredentialOptions{
+			ClientOptions:            o.clientOptions(),
+			TenantID:                 o.Tenant,
+			DisableInstanceDiscovery: o.DisableInstanceDiscovery,
+		})
+	}
+	return nil, fmt.Errorf("unknown method %q", o.Method)
+}
+
+func secretCredential(o Options) (azcore.TokenCredential, error) {
+	m := o.needApp()
+	if o.ClientSecret == "" {
+		m = append(m, describe("client secret", FlagClientSecret, EnvClientSecret))
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return azidentity.NewClientSecretCredential(o.Tenant, o.ClientID, o.ClientSecret, &azidentity.ClientSecretCredentialOptions{
+		ClientOptions:            o.clientOptions(),
+		DisableInstanceDiscovery: o.DisableInstanceDiscovery,
+	})
+}
+
+func certificateCredential(o Options) (azcore.TokenCredential, error) {
+	m := o.needApp()
+	if o.CertificatePath == "" {
+		m = append(m, describe("client certificate", FlagCertificate, EnvCertificatePath))
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	certs, key, err := LoadCertificate(o.CertificatePath, o.CertificatePassword)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := key.(*rsa.PrivateKey); !ok {
+		return nil, fmt.Errorf("certificate %s: the private key is %T; Entra client assertions need an RSA key", o.CertificatePath, key)
+	}
+	return azidentity.NewClientCertificateCredential(o.Tenant, o.ClientID, certs, key, &azidentity.ClientCertificateCredentialOptions{
+		ClientOptions:            o.clientOptions(),
+		DisableInstanceDiscovery: o.DisableInstanceDiscovery,
+	})
+}
+
+// workloadCredential exchanges an OIDC token that a CI system wrote to a file
+// (GitHub Actions, Azure DevOps, Kubernetes) for an Entra token.
+func workloadCredential(o Options) (azcore.TokenCredential, error) {
+	m := o.needApp()
+	if o.FederatedTokenFile == "" {
+		m = append(m, describe("federated token file", "", EnvFederatedTokenFile))
+	}
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	return azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
+		ClientOptions:            o.clientOptions(),
+		ClientID:                 o.ClientID,
+		TenantID:                 o.Tenant,
+		TokenFilePath:            o.FederatedTokenFile,
+		DisableInstanceDiscovery: o.DisableInstanceDiscovery,
+	})
+}

@@ -1,0 +1,304 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// countingFetch issues "scope#n" tokens valid for lifetime and counts fetches per scope.
+type countingFetch struct {
+	clock    *fakeClock
+	lifetime time.Duration
+	mu       sync.Mutex
+	calls    map[string]int
+}
+
+func (f *countingFetch) fetch(_ context.Context, scope string) (accessToken, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.calls == nil {
+		f.calls = map[string]int{}
+	}
+	f.calls[scope]++
+	return accessToken{Token: fmt.Sprintf("%s#%d", scope, f.calls[scope]), ExpiresOn: f.clock.Now().Add(f.lifetime)}, nil
+}
+
+func TestSourceCachesUntilFiveMinutesBeforeExpiry(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	f := &countingFetch{clock: clock, lifetime: time.Hour}
+	s := newSource(MethodSecret, f.fetch, clock.Now, nil)
+	ctx := context.Background()
+	const flow, apps = "https://service.flow.microsoft.com//.default", "https://service.powerapps.com//.default"
+
+	steps := []struct {
+		name    string
+		advance time.Duration
+		scope   string
+		want    string
+	}{
+		{"first call fetches", 0, flow, flow + "#1"},
+		{"second call is cached", 0, flow, flow + "#1"},
+		{"another scope fetches its own", 0, apps, apps + "#1"},
+		{"54m59s later still cached", 54*time.Minute + 59*time.Second, flow, flow + "#1"},
+		{"55m later refreshes", time.Second, flow, flow + "#2"},
+		{"refreshed token is cached", time.Minute, flow, flow + "#2"},
+		{"other scope refreshes on its own schedule", 0, apps, apps + "#2"},
+	}
+	for _, st := range steps {
+		clock.Advance(st.advance)
+		got, err := s.Token(ctx, st.scope)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got != st.want {
+			t.Errorf("%s: got %q, want %q", st.name, got, st.want)
+		}
+	}
+	if diff := cmp.Diff(map[string]int{flow: 2, apps: 2}, f.calls); diff != "" {
+		t.Errorf("fetches (-want +got):\n%s", diff)
+	}
+}
+
+func TestSourceShortLivedTokenIsNotReused(t *testing.T) {
+	clock := &fakeClock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	f := &countingFetch{clock: clock, lifetime: 4 * time.Minute}
+	s := newSource(MethodSecret, f.fetch, clock.Now, nil)
+	for i := 1; i <= 2; i++ {
+		got, err := s.Token(context.Background(), "s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf("s#%d", i); got != want {
+			t.Errorf("call %d: got %q, want %q", i, got, want)
+		}
+	}
+}
+
+func TestSourceErrorsAreNotCachedAndRedacted(t *testing.T) {
+	const secret = "s3cr3t-value"
+	calls := 0
+	fetch := func(context.Context, string) (accessToken, error) {
+		calls++
+		if calls == 1 {
+			return accessToken{}, errors.New("AADSTS7000215: invalid secret " + secret)
+		}
+		return accessToken{Token: "ok", ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	s := newSource(MethodSecret, fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{secret})
+	_, err := s.Token(context.Background(), "scope-a")
+	if err == nil {
+		t.Fatal("first call: no error")
+	}
+	for _, want := range []string{"scope-a", "auth secret", "AADSTS7000215", redacted} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not contain %q", err, want)
+		}
+	}
+	if strings.Contains(err.Error(), secret) {
+		t.Errorf("error %q contains the secret", err)
+	}
+	got, err := s.Token(context.Background(), "scope-a")
+	if err != nil || got != "ok" {
+		t.Errorf("second call = %q, %v; want ok after the failure", got, err)
+	}
+}
+
+func TestSourceEmptyScope(t *testing.T) {
+	s := newSource(MethodSecret, func(context.Context, string) (accessToken, error) {
+		t.Error("fetch called for an empty scope")
+		return accessToken{}, nil
+	}, nil, nil)
+	if _, err := s.Token(context.Background(), " "); err == nil {
+		t.Error("no error for an empty scope")
+	}
+}
+
+func TestSourceConcurrentCallersShareOneFetch(t *testing.T) {
+	const callers = 8
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	fetches := 0
+	fetch := func(context.Context, string) (accessToken, error) {
+		mu.Lock()
+		fetches++
+		mu.Unlock()
+		close(started) // a second fetch would panic here
+		<-release
+		return accessToken{Token: "shared", ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	s := newSource(MethodSecret, fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, nil)
+	joined := make(chan struct{}, callers)
+	s.onJoin = func(string) { joined <- struct{}{} }
+
+	results := make(chan string, callers)
+	call := func() {
+		tok, err := s.Token(context.Background(), "scope")
+		if err != nil {
+			tok = "error: " + err.Error()
+		}
+		results <- tok
+	}
+	go call()
+	<-started
+	for range callers - 1 {
+		go call()
+	}
+	for range callers - 1 {
+		<-joined
+	}
+	close(release)
+	for range callers {
+		if got := <-results; got != "shared" {
+			t.Errorf("caller got %q, want shared", got)
+		}
+	}
+	if fetches != 1 {
+		t.Errorf("%d fetches, want 1", fetches)
+	}
+}
+
+func TestSourceWaiterOutlivesCanceledLeader(t *testing.T) {
+	started := make(chan struct{}, 2)
+	var mu sync.Mutex
+	fetches := 0
+	fetch := func(ctx context.Context, _ string) (accessToken, error) {
+		mu.Lock()
+		fetches++
+		n := fetches
+		mu.Unlock()
+		started <- struct{}{}
+		if n == 1 {
+			<-ctx.Done()
+			return accessToken{}, ctx.Err()
+		}
+		return accessToken{Token: "second", ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	s := newSource(MethodSecret, fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, nil)
+	joined := make(chan struct{}, 1)
+	s.onJoin = func(string) { joined <- struct{}{} }
+
+	leaderCtx, cancel := context.WithCancel(context.Background())
+	leaderErr := make(chan error, 1)
+	go func() {
+		_, err := s.Token(leaderCtx, "scope")
+		leaderErr <- err
+	}()
+	<-started
+	waiter := make(chan string, 1)
+	go func() {
+		tok, err := s.Token(context.Background(), "scope")
+		if err != nil {
+			tok = "error: " + err.Error()
+		}
+		waiter <- tok
+	}()
+	<-joined
+	cancel()
+	if err := <-leaderErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("leader error = %v, want context.Canceled", err)
+	}
+	if got := <-waiter; got != "second" {
+		t.Errorf("waiter got %q, want the token of its own fetch", got)
+	}
+}
+
+func TestSourceWaiterCanceled(t *testing.T) {
+	started := make(chan struct{})
+	release := make(chan struct{})
+	fetch := func(context.Context, string) (accessToken, error) {
+		close(started)
+		<-release
+		return accessToken{Token: "late", ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	s := newSource(MethodSecret, fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, nil)
+	joined := make(chan struct{}, 1)
+	s.onJoin = func(string) { joined <- struct{}{} }
+	leader := make(chan string, 1)
+	go func() {
+		tok, _ := s.Token(context.Background(), "scope")
+		leader <- tok
+	}()
+	<-started
+	ctx, cancel := context.WithCancel(context.Background())
+	waitErr := make(chan error, 1)
+	go func() {
+		_, err := s.Token(ctx, "scope")
+		waitErr <- err
+	}()
+	<-joined
+	cancel()
+	if err := <-waitErr; !errors.Is(err, context.Canceled) {
+		t.Errorf("waiter error = %v, want context.Canceled", err)
+	}
+	close(release)
+	if got := <-leader; got != "late" {
+		t.Errorf("leader got %q, want late", got)
+	}
+}
+
+func TestResolveAuthorityHost(t *testing.T) {
+	tests := []struct {
+		name        string
+		host        string
+		env         string
+		wantHost    string
+		wantDisable bool
+		wantErr     string
+	}{
+		{"none", "", "", "", false, ""},
+		{"public cloud keeps discovery", AuthorityPublic, "", AuthorityPublic, false, ""},
+		{"bare US Government host", "login.microsoftonline.us", "", AuthorityUSGovernment, false, ""},
+		{"from AZURE_AUTHORITY_HOST", "", "https://login.chinacloudapi.cn", AuthorityChina, false, ""},
+		{"emulator turns discovery off", "https://127.0.0.1:8443", "", "https://127.0.0.1:8443/", true, ""},
+		{"private cloud turns discovery off", "https://login.example.test/", "", "https://login.example.test/", true, ""},
+		{"http refused", "http://127.0.0.1:8080", "", "", false, "must use https"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := resolve(Options{Method: MethodSecret, AuthorityHost: tt.host, Getenv: func(k string) string {
+				if k == EnvAuthorityHost {
+					return tt.env
+				}
+				return ""
+			}})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.AuthorityHost != tt.wantHost || o.DisableInstanceDiscovery != tt.wantDisable {
+				t.Errorf("got %q, disable=%t; want %q, disable=%t", o.AuthorityHost, o.DisableInstanceDiscovery, tt.wantHost, tt.wantDisable)
+			}
+		})
+	}
+}
