@@ -226,6 +226,12 @@ func TestUnknownTenant(t *testing.T) {
 			}
 		})
 	}
+	t.Run("token at common", func(t *testing.T) {
+		r := f.post(t, f.tokenURL("common"), url.Values{"grant_type": {"client_credentials"}, "client_id": {appID}, "client_secret": {f.secret}, "scope": {flowScope}})
+		if code, n := errorCode(r); r.status != http.StatusBadRequest || n != 50059 {
+			t.Errorf("got %d %s %d, want 400 50059: %s", r.status, code, n, r.raw)
+		}
+	})
 	t.Run("token", func(t *testing.T) {
 		r := f.post(t, f.tokenURL(other), url.Values{"grant_type": {"client_credentials"}, "client_id": {appID}, "client_secret": {f.secret}, "scope": {flowScope}})
 		if code, n := errorCode(r); r.status != http.StatusBadRequest || n != 90002 {

@@ -50,6 +50,9 @@ func invalidAssertion(aadsts int, format string, args ...any) oauthError {
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, e oauthError) {
 	now := s.cfg.Now().UTC()
 	correlation := r.Header.Get("client-request-id")
+	if len(correlation) > 64 {
+		correlation = correlation[:64]
+	}
 	if correlation == "" {
 		correlation = "00000000-0000-0000-0000-000000000000"
 	}

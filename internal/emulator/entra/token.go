@@ -20,7 +20,13 @@ const maxForm = 64 << 10
 // issues an app token for the one requested resource.
 func (s *server) token(ver version) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tid, ok := s.tenantOf(r.PathValue("tenant"))
+		segment := r.PathValue("tenant")
+		if isMultiTenant(segment) {
+			s.writeError(w, r, oauthError{http.StatusBadRequest, "invalid_request", 50059,
+				"No tenant-identifying information found in either the request or implied by any provided credentials."})
+			return
+		}
+		tid, ok := s.tenantOf(segment)
 		if !ok {
 			s.writeError(w, r, unknownTenant(r.PathValue("tenant")))
 			return
