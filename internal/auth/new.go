@@ -71,12 +71,11 @@ func resolve(opts Options) (Options, error) {
 		getenv = os.Getenv
 	}
 	o.Getenv = getenv
-	if o.Method == "" {
-		o.Method = MethodDefault
-	}
-	if _, err := ParseMethod(string(o.Method)); err != nil {
+	m, err := ParseMethod(string(o.Method))
+	if err != nil {
 		return o, err
 	}
+	o.Method = m
 	fill := func(field *string, env string) {
 		if *field == "" {
 			*field = strings.TrimSpace(getenv(env))

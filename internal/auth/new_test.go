@@ -103,14 +103,15 @@ func TestNewReadsEnvironment(t *testing.T) {
 		"AZURE_CLIENT_ID":     "aaaaaaaa-0000-0000-0000-000000000001",
 		"AZURE_CLIENT_SECRET": "placeholder-secret",
 	}
-	for _, m := range []auth.Method{auth.MethodSecret, auth.MethodDefault} {
+	for _, m := range []auth.Method{auth.MethodSecret, auth.MethodDefault, "Secret", ""} {
 		t.Run(string(m), func(t *testing.T) {
 			s, err := auth.New(auth.Options{Method: m, Getenv: env(vars), AuthorityHost: "https://127.0.0.1:1"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if s.Method() != m {
-				t.Errorf("Method() = %q, want %q", s.Method(), m)
+			want, _ := auth.ParseMethod(string(m))
+			if s.Method() != want {
+				t.Errorf("Method() = %q, want %q", s.Method(), want)
 			}
 		})
 	}
