@@ -122,7 +122,7 @@ func ValidateBaseURL(u string) error {
 	}
 	p, err := url.Parse(u)
 	if err != nil {
-		return fmt.Errorf("base URL %q: not a URL", redact.URL(u))
+		return fmt.Errorf("base URL %q: want an absolute http or https URL", redact.URL(u))
 	}
 	u = redact.URL(u)
 	switch {

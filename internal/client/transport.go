@@ -59,9 +59,6 @@ func (c *Client) exec(ctx context.Context, cl *call) (int, error) {
 		var wait time.Duration
 		switch shouldRetry(cl.safety, o) {
 		case giveUp:
-			if n > 1 {
-				return 0, fmt.Errorf("%s: attempt %d: %w", cl.op, n, cause)
-			}
 			return 0, fmt.Errorf("%s: %w", cl.op, cause)
 		case ambiguous:
 			return 0, c.ambiguousErr(cl, cause)
