@@ -1,0 +1,31 @@
+// Package repo stores a tree of files (slash-separated paths mapped to bytes)
+// in a Git repository, using go-git's plumbing rather than its worktree.
+//
+// A Repo is a local repository, bare or not, opened or created by Open. Writers
+// take the repository lock (Lock) so two runs never write one repository at
+// once, start a Builder on a branch tip, stream file contents in with Put (each
+// blob goes to the object store immediately, so callers never hold a whole
+// export in memory), declare with ReplaceSubtree which directories must end up
+// containing exactly what was Put under them, and Commit once. Commit writes
+// only the trees on changed paths (unchanged subtrees are reused by hash),
+// makes no commit when the root tree is unchanged, and moves the branch with a
+// compare-and-swap so a concurrent writer is detected (ErrConcurrentUpdate).
+//
+// A Builder records operations, not bytes (path → blob hash, deletions,
+// replaced prefixes), so the same build can be replayed onto another base with
+// Rebase. Push uses that when a remote rejects a non-fast-forward update: it
+// fetches the remote tip into refs/flowsync/remote-tip, rebuilds this run's
+// commit on top of it and retries, never forcing.
+//
+// In a non-bare repository whose HEAD is the committed branch, Commit also
+// brings the working files and the index up to date for the paths the commit
+// changed, and only those: it never re-hashes the whole worktree. It refuses,
+// before committing, when the user changed any of those paths.
+//
+// Concurrency: go-git is not safe for concurrent use, and neither is this
+// package. One goroutine owns a Repo and the Builders made from it; callers
+// serialize. Nothing here locks internally, so misuse shows up under the race
+// detector instead of being hidden. Separate Repo values (even on one
+// directory, even in one process) are independent; the repository Lock and the
+// compare-and-swap on the branch keep them from overwriting each other.
+package repo

@@ -1,0 +1,173 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+var fixedTime = time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+
+func testSig() Signature {
+	return Signature{Name: "Flow Sync", Email: "flowsync@example.invalid", When: fixedTime}
+}
+
+func commitOpts(msg string) CommitOptions {
+	return CommitOptions{Branch: "main", Message: msg, Author: testSig()}
+}
+
+// gitEnv isolates the git CLI from the machine's configuration.
+func gitEnv(extra ...string) []string {
+	env := append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=Flow Sync", "GIT_AUTHOR_EMAIL=flowsync@example.invalid",
+		"GIT_COMMITTER_NAME=Flow Sync", "GIT_COMMITTER_EMAIL=flowsync@example.invalid",
+		"GIT_AUTHOR_DATE=2025-03-04T05:06:07Z", "GIT_COMMITTER_DATE=2025-03-04T05:06:07Z",
+		"GIT_TERMINAL_PROMPT=0",
+	)
+	return append(env, extra...)
+}
+
+// git runs the git CLI in dir and returns its stdout; a failure fails the test.
+func gitCLI(t testing.TB, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitTry(dir, args...)
+	if err != nil {
+		t.Fatalf("git %s (in %s): %v", strings.Join(args, " "), dir, err)
+	}
+	return out
+}
+
+func gitTry(dir string, args ...string) (string, error) {
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = gitEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), &cliError{err: err, stderr: stderr.String()}
+	}
+	return stdout.String(), nil
+}
+
+type cliError struct {
+	err    error
+	stderr string
+}
+
+func (e *cliError) Error() string { return e.err.Error() + ": " + e.stderr }
+
+func fsckStrict(t testing.TB, dir string) {
+	t.Helper()
+	out, err := gitTry(dir, "fsck", "--strict", "--no-dangling")
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Fatalf("git fsck --strict in %s: %v\n%s", dir, err, out)
+	}
+}
+
+func openRepo(t testing.TB, dir string, opts OpenOptions) *Repo {
+	t.Helper()
+	r, err := Open(context.Background(), dir, opts)
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dir, err)
+	}
+	return r
+}
+
+// commitFiles builds on the branch tip: ReplaceSubtree for each prefix, then
+// Put files, then Commit.
+func commitFiles(t testing.TB, r *Repo, replace []string, files map[string]string, msg string) Result {
+	t.Helper()
+	ctx := context.Background()
+	base, err := r.Head(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.NewBuilder(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range replace {
+		if err := b.ReplaceSubtree(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range sortedKeys(files) {
+		if err := b.Put(p, []byte(files[p])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := b.Commit(ctx, commitOpts(msg))
+	if err != nil {
+		t.Fatalf("commit %q: %v", msg, err)
+	}
+	return res
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// readAllFiles returns path → content of a commit, through the package API.
+func readAllFiles(t testing.TB, r *Repo, commit plumbing.Hash) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	tr, err := r.ReadTree(ctx, commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	err = tr.Walk("", func(p string, h plumbing.Hash) error {
+		b, err := r.ReadBlob(ctx, h)
+		got[p] = string(b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// looseObjects lists the loose object hashes of a git directory.
+func looseObjects(t testing.TB, gitDir string) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	dirs, err := filepath.Glob(filepath.Join(gitDir, "objects", "[0-9a-f][0-9a-f]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			out[filepath.Base(d)+e.Name()] = true
+		}
+	}
+	return out
+}
+
+func writeFile(t testing.TB, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

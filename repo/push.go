@@ -1,0 +1,479 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/config"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/plumbing/transport"
+	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
+	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+)
+
+// TokenEnv names the environment variable holding the HTTPS token. It is sent
+// as the password of HTTP basic auth and never stored or printed.
+const TokenEnv = "FLOWSYNC_GIT_TOKEN"
+
+// RemoteTipRef is the private ref Push fetches a moved remote branch into.
+const RemoteTipRef plumbing.ReferenceName = "refs/flowsync/remote-tip"
+
+// DefaultMaxAttempts bounds Push's push attempts when PushOptions leaves it 0.
+const DefaultMaxAttempts = 5
+
+// anonRemote names the in-memory remote Push uses; it is never written to
+// the repository's config.
+const anonRemote = "flowsync-push"
+
+// Auth holds how to authenticate to a remote. Only the part matching the
+// remote's protocol is used.
+type Auth struct {
+	// Getenv reads TokenEnv (and SSH_KNOWN_HOSTS); nil means os.Getenv.
+	Getenv func(string) string
+	// HTTPUsername is the basic-auth user sent with the token; default
+	// "x-access-token" (hosting services ignore or accept it for tokens).
+	HTTPUsername string
+	// CABundle adds PEM certificates trusted for HTTPS remotes.
+	CABundle []byte
+
+	// SSHKeyFile is a private key file; empty means use ssh-agent
+	// (SSH_AUTH_SOCK).
+	SSHKeyFile       string
+	SSHKeyPassphrase string
+	// SSHUser defaults to the URL's user, else "git".
+	SSHUser string
+	// KnownHostsFiles verify the server's host key; empty means
+	// $SSH_KNOWN_HOSTS (a path list) or ~/.ssh/known_hosts. Host keys are
+	// always checked; a missing file is an error.
+	KnownHostsFiles []string
+}
+
+// PushOptions say what to push where.
+type PushOptions struct {
+	// Remote is a configured remote's name, a URL (https://, ssh://, file://,
+	// or scp-like user@host:path) or a local path. URLs are used without
+	// adding a remote to the repository's config.
+	Remote string
+	Branch string // local and remote branch name
+	Auth   Auth
+	// Rebuild is called when the remote branch has commits the local branch
+	// lacks, with newTip (the fetched remote tip, present locally). It must
+	// make the local branch a descendant of newTip carrying this run's changes
+	// and return the new local tip; Builder.Rebuilder does exactly that. Nil
+	// makes such a push fail with ErrPushRejected.
+	Rebuild func(ctx context.Context, newTip plumbing.Hash) (plumbing.Hash, error)
+	// MaxAttempts bounds push attempts (each may follow a rebuild); 0 means
+	// DefaultMaxAttempts.
+	MaxAttempts int
+}
+
+// PushResult says what Push did.
+type PushResult struct {
+	Remote   string        // the remote, with any credentials removed
+	Branch   string        //
+	Commit   plumbing.Hash // what the remote branch points to now
+	Attempts int           // push attempts made
+	Rebuilds int           // times the commit was rebuilt on a moved remote tip
+	UpToDate bool          // the remote already had the local tip
+}
+
+// Push sends the local branch to the remote branch, never forcing. When the
+// remote branch has moved on (another run pushed), Push fetches it into
+// RemoteTipRef, lets Rebuild replay this run's commit on top and tries again,
+// up to MaxAttempts. Errors name the remote without credentials, and the
+// local commit always stays on the local branch.
+func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
+	res := PushResult{Branch: opts.Branch}
+	if opts.Branch == "" {
+		return res, errors.New("push: no branch given")
+	}
+	name, err := r.branchRef(opts.Branch)
+	if err != nil {
+		return res, fmt.Errorf("push: %w", err)
+	}
+	tgt, err := r.remoteTarget(opts.Remote, opts.Auth)
+	if err != nil {
+		return res, err
+	}
+	res.Remote = tgt.display
+	max := opts.MaxAttempts
+	if max <= 0 {
+		max = DefaultMaxAttempts
+	}
+	rem := git.NewRemote(r.st, &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
+
+	for attempt := 1; attempt <= max; attempt++ {
+		local, err := r.refHash(name)
+		if err != nil {
+			return res, err
+		}
+		if local.IsZero() {
+			return res, fmt.Errorf("push to %s: local branch %s has no commits", tgt.display, opts.Branch)
+		}
+		remoteTip, err := tgt.tip(ctx, rem, name)
+		if err != nil {
+			return res, tgt.fail("read", opts.Branch, local, err, ErrRemoteUnreachable)
+		}
+		if remoteTip == local {
+			res.Commit, res.UpToDate = local, res.Attempts == 0
+			return res, nil
+		}
+		if !remoteTip.IsZero() {
+			ff, err := r.isAncestor(remoteTip, local)
+			if err != nil {
+				return res, fmt.Errorf("push to %s: %w", tgt.display, err)
+			}
+			if !ff {
+				if opts.Rebuild == nil {
+					return res, tgt.rejected(opts.Branch, local, "the remote branch has commits the local one lacks and no rebuild was given")
+				}
+				newTip, err := r.fetchTip(ctx, rem, tgt, name)
+				if err != nil {
+					return res, tgt.fail("fetch", opts.Branch, local, err, ErrRemoteUnreachable)
+				}
+				rebuilt, err := opts.Rebuild(ctx, newTip)
+				if err != nil {
+					return res, fmt.Errorf("push to %s: rebuild branch %s on remote tip %s: %w", tgt.display, opts.Branch, short(newTip), err)
+				}
+				if ok, err := r.isAncestor(newTip, rebuilt); err != nil || !ok {
+					return res, fmt.Errorf("push to %s: rebuilt commit %s does not descend from remote tip %s", tgt.display, short(rebuilt), short(newTip))
+				}
+				res.Rebuilds++
+				local = rebuilt
+			}
+		}
+
+		res.Attempts = attempt
+		err = rem.PushContext(ctx, &git.PushOptions{
+			RemoteName: anonRemote,
+			RefSpecs:   []config.RefSpec{config.RefSpec(name.String() + ":" + name.String())},
+			Auth:       tgt.auth,
+			CABundle:   tgt.caBundle,
+		})
+		if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
+			res.Commit = local
+			return res, nil
+		}
+		if ctx.Err() != nil {
+			return res, tgt.fail("push", opts.Branch, local, err, ErrRemoteUnreachable)
+		}
+		// Classify by looking, not by parsing messages: if the remote branch
+		// moved since we read it, someone pushed in between; go around.
+		if now, lerr := tgt.tip(ctx, rem, name); lerr == nil && now != remoteTip {
+			continue
+		}
+		return res, tgt.fail("push", opts.Branch, local, err, ErrPushRejected)
+	}
+	local, _ := r.refHash(name)
+	return res, tgt.rejected(opts.Branch, local, fmt.Sprintf("the remote branch kept moving during %d attempts", max))
+}
+
+// isAncestor reports whether anc is desc or one of its ancestors. A commit
+// missing locally is no ancestor.
+func (r *Repo) isAncestor(anc, desc plumbing.Hash) (bool, error) {
+	if anc == desc {
+		return true, nil
+	}
+	if r.st.HasEncodedObject(anc) != nil {
+		return false, nil
+	}
+	seen := map[plumbing.Hash]bool{desc: true}
+	queue := []plumbing.Hash{desc}
+	for len(queue) > 0 {
+		h := queue[0]
+		queue = queue[1:]
+		c, err := object.GetCommit(r.st, h)
+		if err != nil {
+			return false, fmt.Errorf("walk history at %s: %w", short(h), err)
+		}
+		for _, p := range c.ParentHashes {
+			if p == anc {
+				return true, nil
+			}
+			if !seen[p] {
+				seen[p] = true
+				queue = append(queue, p)
+			}
+		}
+	}
+	return false, nil
+}
+
+// fetchTip fetches the remote branch into RemoteTipRef and returns it.
+func (r *Repo) fetchTip(ctx context.Context, rem *git.Remote, tgt *remoteTarget, name plumbing.ReferenceName) (plumbing.Hash, error) {
+	err := rem.FetchContext(ctx, &git.FetchOptions{
+		RemoteName: anonRemote,
+		RefSpecs:   []config.RefSpec{config.RefSpec("+" + name.String() + ":" + RemoteTipRef.String())},
+		Auth:       tgt.auth,
+		CABundle:   tgt.caBundle,
+		Tags:       git.NoTags,
+	})
+	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
+		return plumbing.ZeroHash, err
+	}
+	h, err := r.refHash(RemoteTipRef)
+	if err == nil && h.IsZero() {
+		err = fmt.Errorf("remote branch %s vanished", name.Short())
+	}
+	return h, err
+}
+
+// remoteTarget is a resolved remote: what go-git is given, what may be shown,
+// and which strings must never be shown.
+type remoteTarget struct {
+	url      string // passed to go-git; never contains a password
+	display  string // credentials removed
+	auth     transport.AuthMethod
+	caBundle []byte
+	secrets  []string
+	hint     string // what to check when it fails
+}
+
+func (r *Repo) remoteTarget(remote string, a Auth) (*remoteTarget, error) {
+	if remote == "" {
+		return nil, errors.New("push: no remote given")
+	}
+	raw := remote
+	if cfg, err := r.git.Remote(remote); err == nil && len(cfg.Config().URLs) > 0 {
+		urls := cfg.Config().URLs
+		raw = urls[len(urls)-1]
+	}
+	getenv := a.Getenv
+	if getenv == nil {
+		getenv = r.getenv
+	}
+	ep, err := transport.NewEndpoint(raw)
+	if err != nil {
+		return nil, fmt.Errorf("push: remote %s: unrecognized URL", RedactURL(raw))
+	}
+	t := &remoteTarget{display: RedactURL(raw)}
+	switch ep.Protocol {
+	case "http", "https":
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("push: remote %s: unrecognized URL", t.display)
+		}
+		var urlUser, urlPass string
+		if u.User != nil {
+			urlUser = u.User.Username()
+			urlPass, _ = u.User.Password()
+			t.secrets = append(t.secrets, u.User.String())
+		}
+		u.User = nil
+		t.url = u.String()
+		t.display = t.url
+		t.caBundle = a.CABundle
+		token := getenv(TokenEnv)
+		user := a.HTTPUsername
+		if user == "" {
+			user = "x-access-token"
+		}
+		switch {
+		case token != "":
+			t.auth = &githttp.BasicAuth{Username: user, Password: token}
+			t.secrets = append(t.secrets, token)
+		case urlPass != "":
+			t.auth = &githttp.BasicAuth{Username: urlUser, Password: urlPass}
+			t.secrets = append(t.secrets, urlPass)
+		}
+		t.hint = "check the URL, network access, TLS trust and the token in " + TokenEnv
+	case "ssh":
+		t.url = raw
+		am, err := sshAuth(ep, a, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("push to %s: %w", t.display, err)
+		}
+		t.auth = am
+		if a.SSHKeyPassphrase != "" {
+			t.secrets = append(t.secrets, a.SSHKeyPassphrase)
+		}
+		t.hint = "check the URL, network access, the SSH key and the host's entry in known_hosts"
+	case "file":
+		p := ep.Path
+		if !filepath.IsAbs(p) {
+			if p, err = filepath.Abs(p); err != nil {
+				return nil, fmt.Errorf("push: remote %s: %w", t.display, err)
+			}
+		}
+		t.url, t.display = p, p
+		t.hint = "check that the path is a Git repository (bare, or with the branch not checked out)"
+	default:
+		return nil, fmt.Errorf("push: remote %s: unsupported protocol %q", t.display, ep.Protocol)
+	}
+	return t, nil
+}
+
+// sshAuth builds public-key auth (key file or ssh-agent) whose host key
+// check uses known_hosts files; an unknown or changed host key is refused.
+func sshAuth(ep *transport.Endpoint, a Auth, getenv func(string) string) (transport.AuthMethod, error) {
+	user := a.SSHUser
+	if user == "" {
+		user = ep.User
+	}
+	if user == "" {
+		user = "git"
+	}
+	files := a.KnownHostsFiles
+	if len(files) == 0 {
+		if env := getenv("SSH_KNOWN_HOSTS"); env != "" {
+			files = filepath.SplitList(env)
+		} else if home, err := os.UserHomeDir(); err == nil {
+			files = []string{filepath.Join(home, ".ssh", "known_hosts")}
+		}
+	}
+	var existing []string
+	for _, f := range files {
+		if _, err := os.Stat(f); err == nil {
+			existing = append(existing, f)
+		}
+	}
+	if len(existing) == 0 {
+		return nil, fmt.Errorf("no known_hosts file found (looked for %s); host keys are always verified: add the server's key (ssh-keyscan) to one",
+			strings.Join(files, ", "))
+	}
+	db, err := gitssh.NewKnownHostsDb(existing...)
+	if err != nil {
+		return nil, fmt.Errorf("read known_hosts %s: %w", strings.Join(existing, ", "), err)
+	}
+	port := ep.Port
+	if port == 0 {
+		port = 22
+	}
+	hostPort := net.JoinHostPort(ep.Host, fmt.Sprint(port))
+	helper := gitssh.HostKeyCallbackHelper{
+		HostKeyCallback:   db.HostKeyCallback(),
+		HostKeyAlgorithms: db.HostKeyAlgorithms(hostPort),
+	}
+	if a.SSHKeyFile != "" {
+		pk, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
+		if err != nil {
+			return nil, fmt.Errorf("ssh key %s: %w", a.SSHKeyFile, redactErr(err, a.SSHKeyPassphrase))
+		}
+		pk.HostKeyCallbackHelper = helper
+		return pk, nil
+	}
+	if os.Getenv("SSH_AUTH_SOCK") == "" { // go-git reads the agent socket from the process environment
+		return nil, errors.New("no SSH key file given and no ssh-agent running (SSH_AUTH_SOCK is unset)")
+	}
+	ag, err := gitssh.NewSSHAgentAuth(user)
+	if err != nil {
+		return nil, fmt.Errorf("ssh-agent: %w", err)
+	}
+	ag.HostKeyCallbackHelper = helper
+	return ag, nil
+}
+
+// tip reads the remote branch (zero when it or the whole remote is empty).
+func (t *remoteTarget) tip(ctx context.Context, rem *git.Remote, name plumbing.ReferenceName) (plumbing.Hash, error) {
+	refs, err := rem.ListContext(ctx, &git.ListOptions{Auth: t.auth, CABundle: t.caBundle})
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	for _, ref := range refs {
+		if ref.Name() == name && ref.Type() == plumbing.HashReference {
+			return ref.Hash(), nil
+		}
+	}
+	return plumbing.ZeroHash, nil
+}
+
+// RemoteError is a failed remote operation, already stripped of credentials.
+// errors.Is matches its Kind (ErrAuth, ErrRemoteUnreachable, ErrPushRejected)
+// and context errors; the underlying transport error is not kept, since its
+// text may hold what must not be shown.
+type RemoteError struct {
+	Kind error
+	msg  string
+	ctx  error
+}
+
+func (e *RemoteError) Error() string { return e.msg }
+
+func (e *RemoteError) Unwrap() []error {
+	if e.ctx != nil {
+		return []error{e.Kind, e.ctx}
+	}
+	return []error{e.Kind}
+}
+
+func (t *remoteTarget) fail(op, branch string, local plumbing.Hash, err error, kind error) error {
+	var ctxErr error
+	switch {
+	case errors.Is(err, context.Canceled):
+		ctxErr = context.Canceled
+	case errors.Is(err, context.DeadlineExceeded):
+		ctxErr = context.DeadlineExceeded
+	}
+	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
+		kind = ErrAuth
+	}
+	detail := redactErr(err, t.secrets...).Error()
+	return &RemoteError{
+		Kind: kind,
+		ctx:  ctxErr,
+		msg: fmt.Sprintf("%s remote %s (branch %s): %v: %s; %s; the local commit %s stays on branch %s",
+			op, t.display, branch, kind, detail, t.hint, short(local), branch),
+	}
+}
+
+func (t *remoteTarget) rejected(branch string, local plumbing.Hash, why string) error {
+	return &RemoteError{
+		Kind: ErrPushRejected,
+		msg: fmt.Sprintf("push to remote %s (branch %s): %v: %s; nothing was forced; the local commit %s stays on branch %s",
+			t.display, branch, ErrPushRejected, why, hashOrNone(local), branch),
+	}
+}
+
+// redactErr returns err's text with every secret replaced.
+func redactErr(err error, secrets ...string) error {
+	msg := err.Error()
+	for _, s := range secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "***")
+		}
+	}
+	return errors.New(msg)
+}
+
+// RedactURL removes user information (user names, passwords, tokens) from a
+// remote URL so it can be printed: https://user:tok@host/x → https://host/x,
+// user@host:path → host:path. Local paths are returned unchanged.
+func RedactURL(raw string) string {
+	if i := strings.Index(raw, "://"); i >= 0 {
+		if u, err := url.Parse(raw); err == nil {
+			u.User = nil
+			return u.String()
+		}
+		// Unparseable: drop everything between the scheme and the last '@'
+		// of the authority.
+		rest := raw[i+3:]
+		end := strings.IndexAny(rest, "/?#")
+		if end < 0 {
+			end = len(rest)
+		}
+		if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
+			return raw[:i+3] + rest[at+1:]
+		}
+		return raw
+	}
+	// scp-like user@host:path (a ':' before any '/')
+	colon := strings.IndexByte(raw, ':')
+	slash := strings.IndexByte(raw, '/')
+	if colon > 0 && (slash < 0 || colon < slash) {
+		if at := strings.LastIndexByte(raw[:colon], '@'); at >= 0 {
+			return raw[at+1:]
+		}
+	}
+	return raw
+}

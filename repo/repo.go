@@ -1,0 +1,336 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+)
+
+// DefaultBranch is the initial branch of repositories created by Open.
+const DefaultBranch = "main"
+
+// objectCacheSize bounds go-git's decoded-object cache. Its default (96 MiB)
+// would let reading every blob of a large export grow the heap by that much.
+const objectCacheSize = 16 * cache.MiByte
+
+// OpenOptions says how Open creates a repository that does not exist yet.
+// Existing repositories are opened as they are (bare or not).
+type OpenOptions struct {
+	Bare          bool
+	InitialBranch string // default DefaultBranch
+}
+
+// Repo is one local Git repository. It is owned by one goroutine (see the
+// package documentation).
+type Repo struct {
+	dir    string // absolute path given to Open
+	gitDir string // the directory holding HEAD, the index and the lock
+	// commonDir holds objects and shared refs: gitDir, except for a linked
+	// worktree.
+	commonDir string
+	workDir   string // "" for a bare repository
+	st        *filesystem.Storage
+	git       *git.Repository
+
+	// Injected for tests; set by Open.
+	now      func() time.Time
+	pid      int
+	hostname func() (string, error)
+	alive    func(pid int) bool
+	getenv   func(string) string
+}
+
+// Open opens the repository at dir, creating it (and dir) when dir does not
+// exist or is an empty directory. A directory holding a .git entry is a
+// non-bare repository; one laid out as a Git directory (HEAD, objects/, refs/)
+// is bare. Any other non-empty directory is refused with ErrNotRepository.
+func Open(ctx context.Context, dir string, opts OpenOptions) (*Repo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", dir, err)
+	}
+	fi, err := os.Stat(abs)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return create(abs, opts)
+	case err != nil:
+		return nil, fmt.Errorf("open repository %s: %w", abs, err)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("open repository %s: %w: it is a file, not a directory", abs, ErrNotRepository)
+	}
+
+	if _, err := os.Lstat(filepath.Join(abs, ".git")); err == nil {
+		gitDir, err := resolveDotGit(abs)
+		if err != nil {
+			return nil, fmt.Errorf("open repository %s: %w", abs, err)
+		}
+		return openAt(abs, gitDir, abs)
+	}
+	if isGitDir(abs) {
+		return openAt(abs, abs, "")
+	}
+	empty, err := isEmptyDir(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", abs, err)
+	}
+	if empty {
+		return create(abs, opts)
+	}
+	return nil, fmt.Errorf("open repository %s: %w: the directory is not empty and has no .git; "+
+		"use a new or empty directory, or run 'git init' there first", abs, ErrNotRepository)
+}
+
+func create(abs string, opts OpenOptions) (*Repo, error) {
+	branch := opts.InitialBranch
+	if branch == "" {
+		branch = DefaultBranch
+	}
+	ref := plumbing.NewBranchReferenceName(branch)
+	if err := ref.Validate(); err != nil {
+		return nil, fmt.Errorf("create repository %s: initial branch %q: %w", abs, branch, err)
+	}
+	if err := os.MkdirAll(abs, 0o777); err != nil {
+		return nil, fmt.Errorf("create repository %s: %w", abs, err)
+	}
+	_, err := git.PlainInitWithOptions(abs, &git.PlainInitOptions{
+		InitOptions: git.InitOptions{DefaultBranch: ref},
+		Bare:        opts.Bare,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create repository %s: %w", abs, err)
+	}
+	if opts.Bare {
+		return openAt(abs, abs, "")
+	}
+	return openAt(abs, filepath.Join(abs, ".git"), abs)
+}
+
+func openAt(dir, gitDir, workDir string) (*Repo, error) {
+	var fs billy.Filesystem = osfs.New(gitDir)
+	commonDir := gitDir
+	// A linked worktree's git directory keeps objects and refs in a common dir.
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		commonDir = strings.TrimSpace(string(b))
+		if !filepath.IsAbs(commonDir) {
+			commonDir = filepath.Join(gitDir, commonDir)
+		}
+		fs = dotgit.NewRepositoryFilesystem(fs, osfs.New(commonDir))
+	}
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(objectCacheSize), filesystem.Options{})
+	var wt billy.Filesystem
+	if workDir != "" {
+		wt = osfs.New(workDir)
+	}
+	g, err := git.Open(st, wt)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", dir, err)
+	}
+	return &Repo{
+		dir:       dir,
+		gitDir:    gitDir,
+		commonDir: commonDir,
+		workDir:   workDir,
+		st:        st,
+		git:       g,
+		now:       time.Now,
+		pid:       os.Getpid(),
+		hostname:  os.Hostname,
+		alive:     processAlive,
+		getenv:    os.Getenv,
+	}, nil
+}
+
+// resolveDotGit returns the git directory of a non-bare repository: dir/.git,
+// or the directory a ".git" file ("gitdir: …") points to.
+func resolveDotGit(dir string) (string, error) {
+	p := filepath.Join(dir, ".git")
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", err
+	}
+	if fi.IsDir() {
+		return p, nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", err
+	}
+	line := strings.TrimSpace(string(b))
+	target, ok := strings.CutPrefix(line, "gitdir:")
+	if !ok {
+		return "", fmt.Errorf("%s: %w: .git file has no gitdir line", p, ErrNotRepository)
+	}
+	target = strings.TrimSpace(target)
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(dir, target)
+	}
+	return target, nil
+}
+
+// isGitDir reports whether dir looks like a Git directory (what a bare
+// repository is): HEAD, objects/ and refs/.
+func isGitDir(dir string) bool {
+	for _, name := range []string{"objects", "refs"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	fi, err := os.Stat(filepath.Join(dir, "HEAD"))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+func isEmptyDir(dir string) (bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
+}
+
+// Dir is the absolute directory given to Open.
+func (r *Repo) Dir() string { return r.dir }
+
+// GitDir is the directory holding objects, refs and the lock file.
+func (r *Repo) GitDir() string { return r.gitDir }
+
+// Bare reports whether the repository has no working tree.
+func (r *Repo) Bare() bool { return r.workDir == "" }
+
+// CurrentBranch is the branch HEAD points to (it need not exist yet), or ""
+// when HEAD is detached.
+func (r *Repo) CurrentBranch() (string, error) {
+	head, err := r.st.Reference(plumbing.HEAD)
+	if err != nil {
+		return "", fmt.Errorf("read HEAD of %s: %w", r.dir, err)
+	}
+	if head.Type() != plumbing.SymbolicReference || !head.Target().IsBranch() {
+		return "", nil
+	}
+	return head.Target().Short(), nil
+}
+
+// Head returns the commit the branch points to, or plumbing.ZeroHash when the
+// branch does not exist. An empty branch means the branch HEAD points to.
+func (r *Repo) Head(ctx context.Context, branch string) (plumbing.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	name, err := r.branchRef(branch)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	ref, err := r.st.Reference(name)
+	if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		return plumbing.ZeroHash, nil
+	}
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("read branch %s: %w", branch, err)
+	}
+	if ref.Type() != plumbing.HashReference {
+		return plumbing.ZeroHash, fmt.Errorf("read branch %s: is a symbolic reference", branch)
+	}
+	return ref.Hash(), nil
+}
+
+func (r *Repo) branchRef(branch string) (plumbing.ReferenceName, error) {
+	if branch == "" {
+		cur, err := r.CurrentBranch()
+		if err != nil {
+			return "", err
+		}
+		if cur == "" {
+			return "", fmt.Errorf("repository %s: HEAD is detached; name a branch", r.dir)
+		}
+		branch = cur
+	}
+	name := plumbing.NewBranchReferenceName(branch)
+	if err := name.Validate(); err != nil {
+		return "", fmt.Errorf("branch %q: %w", branch, err)
+	}
+	return name, nil
+}
+
+// ReadBlob returns the content of a blob.
+func (r *Repo) ReadBlob(ctx context.Context, hash plumbing.Hash) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	o, err := r.st.EncodedObject(plumbing.BlobObject, hash)
+	if err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return nil, fmt.Errorf("read blob %s: %w", hash, ErrNotFound)
+		}
+		return nil, fmt.Errorf("read blob %s: %w", hash, err)
+	}
+	rd, err := o.Reader()
+	if err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", hash, err)
+	}
+	defer rd.Close()
+	var buf bytes.Buffer
+	buf.Grow(int(o.Size()) + bytes.MinRead)
+	if _, err := buf.ReadFrom(rd); err != nil {
+		return nil, fmt.Errorf("read blob %s: %w", hash, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ReadFile returns the content of the file at path in commit. A missing path
+// (or one naming a directory) gives an error wrapping ErrNotFound.
+func (r *Repo) ReadFile(ctx context.Context, commit plumbing.Hash, path string) ([]byte, error) {
+	t, err := r.ReadTree(ctx, commit)
+	if err != nil {
+		return nil, err
+	}
+	h, err := t.Lookup(path)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.ReadBlob(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("read %s at %s: %w", path, short(commit), err)
+	}
+	return b, nil
+}
+
+// commitTree returns the root tree of a commit; the zero commit has no tree
+// (zero hash).
+func (r *Repo) commitTree(commit plumbing.Hash) (plumbing.Hash, error) {
+	if commit.IsZero() {
+		return plumbing.ZeroHash, nil
+	}
+	c, err := object.GetCommit(r.st, commit)
+	if err != nil {
+		if errors.Is(err, plumbing.ErrObjectNotFound) {
+			return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", commit, ErrNotFound)
+		}
+		return plumbing.ZeroHash, fmt.Errorf("commit %s: %w", commit, err)
+	}
+	return c.TreeHash, nil
+}
+
+func short(h plumbing.Hash) string { return h.String()[:12] }
