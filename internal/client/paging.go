@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/redact"
@@ -50,6 +51,7 @@ func pages[T any](ctx context.Context, c *Client, op string, u *url.URL, scope s
 		if err != nil {
 			return fmt.Errorf("%s: page %d: bad nextLink: %s", op, page, redact.String(err.Error()))
 		}
+		nu.RawQuery = wireSafeQuery(nu.RawQuery)
 		scope = c.scopeFor(nu, u, scope)
 		u = nu
 	}
@@ -70,6 +72,34 @@ func collect[T any](ctx context.Context, c *Client, op string, u *url.URL, scope
 		all = []T{}
 	}
 	return all, nil
+}
+
+// wireSafeQuery percent-encodes the bytes a request line cannot carry
+// (spaces, controls, non-ASCII) and nothing else, so that a link written with
+// a literal space still arrives as its author meant while every escape
+// already present is sent unchanged.
+func wireSafeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c <= ' ' || c >= 0x7f {
+			if b.Len() == 0 {
+				b.WriteString(q[:i])
+			}
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(c)
+		}
+	}
+	if b.Len() == 0 {
+		return q
+	}
+	return b.String()
 }
 
 // redactedLink shows a link in an error without its query values.

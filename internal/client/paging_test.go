@@ -194,3 +194,35 @@ func TestCheckURLAndScopeFor(t *testing.T) {
 		}
 	}
 }
+
+func TestWireSafeQuery(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"api-version=1&$skiptoken=a%3D%3D", "api-version=1&$skiptoken=a%3D%3D"},
+		{"$filter=environment eq 'x'", "$filter=environment%20eq%20'x'"},
+		{" a", "%20a"},
+		{"a\tb\x7f", "a%09b%7F"},
+		{"n=é", "n=%C3%A9"},
+	}
+	for _, tt := range tests {
+		if got := wireSafeQuery(tt.in); got != tt.want {
+			t.Errorf("wireSafeQuery(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestPagingLinkWithSpaces: a link written with literal spaces still reaches
+// the server as the query its author meant.
+func TestPagingLinkWithSpaces(t *testing.T) {
+	s := newStub(t, testAuth)
+	s.add(
+		&route{method: "GET", path: paPath + "/connections", query: withQuery("$filter", "environment eq 'Default-t1'"),
+			resp: `{"value":[],"nextLink":"` + s.srv.URL + paPath + `/connections?api-version=2016-11-01&$filter=environment eq 'Default-t1'&$skiptoken=2"}`},
+		&route{method: "GET", path: paPath + "/connections", query: withQuery("$filter", "environment eq 'Default-t1'", "$skiptoken", "2"),
+			rawQuery: "api-version=2016-11-01&$filter=environment%20eq%20'Default-t1'&$skiptoken=2", resp: `{"value":[]}`},
+	)
+	c, _ := newTestClient(t, s)
+	if _, err := c.ListConnections(context.Background(), testEnv); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -499,3 +499,42 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 }
+
+func TestUnauthorizedNamesScope(t *testing.T) {
+	s := newStub(t, testAuth, &route{method: "GET", path: bapPath + "/scopes/admin/environments", query: av(), status: 401,
+		resp: `{"error":{"code":"AuthenticationFailed","message":"Bad audience."}}`})
+	c, _ := newTestClient(t, s)
+	_, err := c.AdminListEnvironments(context.Background())
+	want := "list environments (admin): 401 AuthenticationFailed: Bad audience. (the token for scope https://service.powerapps.com//.default was refused)"
+	if err == nil || err.Error() != want || !errors.Is(err, api.ErrUnauthorized) {
+		t.Errorf("error = %v, want %q", err, want)
+	}
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	const n = 8
+	s := newStub(t, testAuth,
+		&route{method: "GET", path: f1Path, query: av(), status: 503, times: n},
+		&route{method: "GET", path: f1Path, query: av(), resp: `{"name":"f1","properties":{}}`, times: n},
+	)
+	// Any goroutine may meet several of the 503s; enough attempts for all.
+	c, rec := newTestClient(t, s, func(cfg *Config) { cfg.MaxAttempts = n + 2 })
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := c.GetFlow(context.Background(), testEnv, testFlow, GetFlowOptions{})
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"user:" + testOID}, rec.pacerIDs); diff != "" {
+		t.Errorf("pacer factory calls (-want +got):\n%s", diff)
+	}
+	if got := len(rec.Sleeps()); got != n {
+		t.Errorf("sleeps = %d, want %d", got, n)
+	}
+}

@@ -59,6 +59,11 @@ func (c *Client) exec(ctx context.Context, cl *call) (int, error) {
 		var wait time.Duration
 		switch shouldRetry(cl.safety, o) {
 		case giveUp:
+			if o.apiErr != nil && o.apiErr.Status == http.StatusUnauthorized {
+				// Most often a token for the wrong audience (sovereign
+				// clouds disagree on theirs): say which scope was used.
+				return 0, fmt.Errorf("%s: %w (the token for scope %s was refused)", cl.op, cause, cl.scope)
+			}
 			return 0, fmt.Errorf("%s: %w", cl.op, cause)
 		case ambiguous:
 			return 0, c.ambiguousErr(cl, cause)
