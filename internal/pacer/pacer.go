@@ -217,11 +217,17 @@ func (p *Pacer) Changed() <-chan struct{} {
 	return p.changed
 }
 
-// ETA returns the earliest time by which calls more calls, writes of them
-// non-GET, could all have been sent, given the sends recorded so far and any
-// pause. It does not count goroutines already blocked in Wait; include them
-// in calls if they are part of the work. Writes are placed as early as the
-// windows allow and reads fill the remaining slots, which is optimal.
+// ETA returns when the last of calls more calls, writes of them non-GET,
+// would go if they were all queued now, writes ahead of reads: the time the
+// pacer itself achieves when the work keeps it saturated, given the sends
+// recorded so far and any pause. Goroutines already blocked in Wait are not
+// counted; include them in calls if they are part of the work.
+//
+// With only one kind of call this is the earliest possible finish. With a
+// mix it can be later than a clairvoyant schedule, which would sometimes
+// hold a slot free for a write that becomes due soon instead of giving it
+// to a read; the pacer serves whoever may go now and does not know the
+// future, so ETA predicts what will happen rather than that bound.
 func (p *Pacer) ETA(calls, writes int) time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -237,8 +243,8 @@ func (p *Pacer) ETA(calls, writes int) time.Time {
 	for reads+writes > 0 {
 		slot := later(start, cw.next())
 		if writes > 0 {
-			// A write delayed only by the writes window yields its slot to
-			// a read; delaying reads instead could only end later.
+			// As in dispatch: a write held only by the writes window lets
+			// a read take the slot.
 			if ws := later(slot, ww.next()); reads == 0 || !ws.After(slot) {
 				cw.add(ws)
 				ww.add(ws)

@@ -25,6 +25,14 @@ type send struct {
 // the next timer deadline. It returns all sends in time order.
 func drive(t *testing.T, p *Pacer, clk *FakeClock, plans [][]bool) []send {
 	t.Helper()
+	return driveOrdered(t, p, clk, plans, false)
+}
+
+// driveOrdered is drive; with ordered, each goroutine is started only after
+// the one before has made its first call or queued for it, so the queue
+// holds them in plan order.
+func driveOrdered(t *testing.T, p *Pacer, clk *FakeClock, plans [][]bool, ordered bool) []send {
+	t.Helper()
 	var live atomic.Int64
 	live.Store(int64(len(plans)))
 	exited := make(chan struct{}, len(plans))
@@ -33,6 +41,9 @@ func drive(t *testing.T, p *Pacer, clk *FakeClock, plans [][]bool) []send {
 	var wg sync.WaitGroup
 	for i, plan := range plans {
 		wg.Add(1)
+		changed := p.Changed()
+		st := p.Stats()
+		before := st.Calls + int64(st.Waiting)
 		go func() {
 			defer wg.Done()
 			defer func() { live.Add(-1); exited <- struct{}{} }()
@@ -44,6 +55,13 @@ func drive(t *testing.T, p *Pacer, clk *FakeClock, plans [][]bool) []send {
 				sends[i] = append(sends[i], send{clk.Now(), write})
 			}
 		}()
+		for ordered && len(plan) > 0 {
+			if st := p.Stats(); st.Calls+int64(st.Waiting) > before {
+				break
+			}
+			<-changed
+			changed = p.Changed()
+		}
 	}
 	for {
 		changed := p.Changed()

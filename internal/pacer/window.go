@@ -9,47 +9,60 @@ import "time"
 type window struct {
 	limit  Limit
 	margin time.Duration
-	ts     []time.Time // ascending, at most limit.N
+	// buf[head:] holds the last N sends, ascending. Dropping the oldest only
+	// moves head; the buffer is compacted now and then, so adding a send
+	// costs O(1) amortized even for N in the hundreds (ETA adds thousands).
+	buf  []time.Time
+	head int
 }
 
 func newWindow(l Limit, margin time.Duration) window {
-	return window{limit: l, margin: margin, ts: make([]time.Time, 0, l.N)}
+	return window{limit: l, margin: margin}
 }
+
+// held returns the last N (or fewer) sends, ascending.
+func (w *window) held() []time.Time { return w.buf[w.head:] }
 
 // span is how long a send keeps occupying a slot.
 func (w *window) span() time.Duration { return w.limit.Per + w.margin }
 
 // next is the earliest time a new call fits; zero when a slot is free now.
 func (w *window) next() time.Time {
-	if len(w.ts) < w.limit.N {
+	ts := w.held()
+	if len(ts) < w.limit.N {
 		return time.Time{}
 	}
-	return w.ts[len(w.ts)-w.limit.N].Add(w.span())
+	return ts[len(ts)-w.limit.N].Add(w.span())
 }
 
 // add records a send, keeping only the last N. Sends normally arrive in time
 // order; an out-of-order one (wall clock stepped back) is inserted in place.
 func (w *window) add(t time.Time) {
-	i := len(w.ts)
-	for i > 0 && w.ts[i-1].After(t) {
+	i := len(w.buf)
+	for i > w.head && w.buf[i-1].After(t) {
 		i--
 	}
-	w.ts = append(w.ts, time.Time{})
-	copy(w.ts[i+1:], w.ts[i:])
-	w.ts[i] = t
-	if extra := len(w.ts) - w.limit.N; extra > 0 {
+	w.buf = append(w.buf, time.Time{})
+	copy(w.buf[i+1:], w.buf[i:])
+	w.buf[i] = t
+	if extra := len(w.buf) - w.head - w.limit.N; extra > 0 {
 		// Sends pushed out here are older than the span before the send that
 		// replaced them, so forgetting them never loosens the limit.
-		w.ts = append(w.ts[:0], w.ts[extra:]...)
+		w.head += extra
+	}
+	if w.head >= w.limit.N {
+		n := copy(w.buf, w.buf[w.head:])
+		clear(w.buf[n:])
+		w.buf, w.head = w.buf[:n], 0
 	}
 }
 
 // remove forgets one send at t (the newest such), reporting whether it was
 // still held.
 func (w *window) remove(t time.Time) bool {
-	for i := len(w.ts) - 1; i >= 0; i-- {
-		if w.ts[i].Equal(t) {
-			w.ts = append(w.ts[:i], w.ts[i+1:]...)
+	for i := len(w.buf) - 1; i >= w.head; i-- {
+		if w.buf[i].Equal(t) {
+			w.buf = append(w.buf[:i], w.buf[i+1:]...)
 			return true
 		}
 	}
@@ -59,7 +72,7 @@ func (w *window) remove(t time.Time) bool {
 // live returns the held sends that still occupy a slot at now.
 func (w *window) live(now time.Time) []time.Time {
 	var out []time.Time
-	for _, t := range w.ts {
+	for _, t := range w.held() {
 		if t.Add(w.span()).After(now) {
 			out = append(out, t)
 		}
@@ -69,6 +82,7 @@ func (w *window) live(now time.Time) []time.Time {
 
 func (w *window) clone() window {
 	c := *w
-	c.ts = append(make([]time.Time, 0, w.limit.N+1), w.ts...)
+	c.buf = append(make([]time.Time, 0, 2*w.limit.N+1), w.held()...)
+	c.head = 0
 	return c
 }
