@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -198,9 +197,9 @@ func flowName(top map[string]json.RawMessage, opts FileOptions) (api.FlowName, e
 }
 
 // baseName is the file name without directory and extension; it accepts
-// both slash kinds so Windows paths in manifests work too.
+// both slash kinds so Windows paths work on every OS.
 func baseName(file string) string {
-	b := path.Base(filepath.ToSlash(file))
+	b := path.Base(strings.ReplaceAll(file, `\`, "/"))
 	if b == "." || b == "/" {
 		return ""
 	}
@@ -226,7 +225,9 @@ func mapProperties(f *emulator.Flow, props []member) {
 		case "definition", "connectionReferences":
 			continue
 		case "displayName":
-			f.DisplayName, mapped = nonEmptyString(m.Value)
+			// Always set on the flow (from a fallback if need be), so never extra.
+			f.DisplayName, _ = stringValue(m.Value)
+			continue
 		case "state":
 			f.State, mapped = nonEmptyString(m.Value)
 		case "templateName":
@@ -281,7 +282,9 @@ func convertReferences(raw json.RawMessage) (json.RawMessage, []RefInfo, bool, e
 			return nil, nil, false, fmt.Errorf("connection reference %q: %w", e.Key, err)
 		}
 		var info RefInfo
-		if _, ok := find(ms, "api"); ok {
+		_, hasAPI := find(ms, "api")
+		_, hasID := find(ms, "id")
+		if hasAPI && !hasID { // clientdata shape; a converted entry may keep api but always has id
 			var out []member
 			out, info, err = convertSolutionEntry(ms)
 			if err != nil {
