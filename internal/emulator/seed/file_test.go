@@ -169,7 +169,7 @@ func TestLoadFlowFileNames(t *testing.T) {
 		{name: "non-GUID top-level name falls back to options", file: body(`"name":"my-flow",`, ``),
 			opts: FileOptions{Name: "opt-name", DisplayName: "From options"}, wantName: "opt-name", wantDisplay: "From options", wantState: "Started"},
 		{name: "empty display name falls back", file: body(``, `"displayName":"",`),
-			opts: FileOptions{FileName: `C:\exports\Approve invoice-2ed6657d-e927-568b-95e1-2665a8aea6a2.json`},
+			opts:     FileOptions{FileName: `C:\exports\Approve invoice-2ed6657d-e927-568b-95e1-2665a8aea6a2.json`},
 			wantName: "2ed6657d-e927-568b-95e1-2665a8aea6a2", wantDisplay: "Approve invoice", wantState: "Started"},
 		{name: "derived from base name", file: body(``, ``), opts: FileOptions{FileName: "dir/my-flow.json"},
 			wantName: "4755f086-c0d9-526d-832f-1fb775806cf7", wantDisplay: "my-flow", wantState: "Started"},
