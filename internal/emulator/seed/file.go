@@ -93,15 +93,12 @@ func LoadFlowFile(b []byte, opts FileOptions) (emulator.Flow, []RefInfo, error) 
 		return fail(errors.New("properties.definition is not a JSON object"))
 	}
 
-	format := detectFormat(top)
 	refsRaw, _ := find(props, "connectionReferences")
 	refs, infos, converted, err := convertReferences(refsRaw)
 	if err != nil {
 		return fail(err)
 	}
-	if converted {
-		format = formatSolution
-	}
+	format := detectFormat(top, converted)
 
 	name, err := flowName(top, opts)
 	if err != nil {
@@ -165,13 +162,15 @@ func jsonError(err error) error {
 
 // detectFormat tells the two file shapes apart by their top level: package
 // files are ARM resources (name/id/type), solution files carry schemaVersion.
-func detectFormat(top map[string]json.RawMessage) fileFormat {
+// A file with neither is a solution file if its references had the
+// clientdata shape.
+func detectFormat(top map[string]json.RawMessage, clientdataRefs bool) fileFormat {
 	for _, k := range []string{"name", "id", "type"} {
 		if _, ok := top[k]; ok {
 			return formatPackage
 		}
 	}
-	if _, ok := top["schemaVersion"]; ok {
+	if _, ok := top["schemaVersion"]; ok || clientdataRefs {
 		return formatSolution
 	}
 	return formatPackage
