@@ -24,7 +24,7 @@ type state struct {
 	principals map[string]*principalRec // by lower object id
 	byAppID    map[string]*principalRec // service principals by lower app id
 	envs       map[string]*envRec
-	envOrder   []*envRec // sorted by key
+	envOrder   []*envRec // the default first, then sorted by key
 	connectors map[string]*connectorRec
 	connOrder  []*connectorRec // sorted by key
 }
@@ -162,7 +162,14 @@ func buildState(snap *Snapshot) (*state, error) {
 		st.envs[k] = rec
 		st.envOrder = append(st.envOrder, rec)
 	}
-	sort.Slice(st.envOrder, func(i, j int) bool { return st.envOrder[i].key < st.envOrder[j].key })
+	// The default environment first, then by name.
+	sort.Slice(st.envOrder, func(i, j int) bool {
+		a, b := st.envOrder[i], st.envOrder[j]
+		if a.IsDefault != b.IsDefault {
+			return a.IsDefault
+		}
+		return a.key < b.key
+	})
 	defaults := 0
 	for _, e := range st.envOrder {
 		if e.IsDefault {
