@@ -418,7 +418,7 @@ func (t *remoteTarget) fail(op, branch string, local plumbing.Hash, err error, k
 	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
 		kind = ErrAuth
 	}
-	detail := redactErr(err, t.secrets...).Error()
+	detail := strings.Join(strings.Fields(redactErr(err, t.secrets...).Error()), " ")
 	return &RemoteError{
 		Kind: kind,
 		ctx:  ctxErr,

@@ -1,0 +1,158 @@
+package repo
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/pem"
+	"errors"
+	"io"
+	"log"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// gitHTTPServer serves the bare repositories under root with git's own
+// http-backend (smart HTTP, push enabled) over TLS on loopback, requiring
+// basic auth with user "x-access-token" and the given token.
+func gitHTTPServer(t *testing.T, root, token string) (srv *httptest.Server, caPEM []byte, denied *atomic.Int32) {
+	t.Helper()
+	execPath := strings.TrimSpace(gitCLI(t, root, "--exec-path"))
+	backend := filepath.Join(execPath, "git-http-backend")
+	if _, err := os.Stat(backend); err != nil {
+		t.Fatalf("git-http-backend is required for this test and was not found at %s: %v", backend, err)
+	}
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cgiHandler := &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=/dev/null",
+		},
+	}
+	denied = &atomic.Int32{}
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != "x-access-token" || subtle.ConstantTimeCompare([]byte(pass), []byte(token)) != 1 {
+			denied.Add(1)
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		cgiHandler.ServeHTTP(w, r)
+	}))
+	// The untrusted-certificate case makes the server log a handshake error.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	return srv, caPEM, denied
+}
+
+func TestPushHTTPSWithToken(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	bare := filepath.Join(root, "flows.git")
+	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	gitCLI(t, bare, "config", "http.receivepack", "true")
+
+	token := "test-token-" + randomToken() // generated per run; not a real credential
+	srv, caPEM, denied := gitHTTPServer(t, root, token)
+	remoteURL := srv.URL + "/flows.git"
+	envWith := func(tok string) func(string) string {
+		return func(k string) string {
+			if k == TokenEnv {
+				return tok
+			}
+			return ""
+		}
+	}
+
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{})
+	_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": `{"x":1}`}, "export")
+
+	t.Run("right token", func(t *testing.T) {
+		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Getenv: envWith(token), CABundle: caPEM}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Remote != remoteURL || pr.Commit != res.Commit {
+			t.Errorf("push result %+v", pr)
+		}
+		if got := strings.TrimSpace(gitCLI(t, bare, "rev-parse", "main")); got != res.Commit.String() {
+			t.Errorf("remote main = %s, want %s", got, res.Commit)
+		}
+		fsckStrict(t, bare)
+	})
+
+	t.Run("wrong token", func(t *testing.T) {
+		_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/g.json": "[]"}, "export 2")
+		wrong := "wrong-" + token
+		before := denied.Load()
+		_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Getenv: envWith(wrong), CABundle: caPEM}})
+		if !errors.Is(err, ErrAuth) {
+			t.Fatalf("push = %v, want ErrAuth", err)
+		}
+		if denied.Load() == before {
+			t.Error("server saw no denied request")
+		}
+		msg := err.Error()
+		t.Logf("error shown: %s", msg)
+		for _, secret := range []string{wrong, token, "x-access-token:", "@127.0.0.1"} {
+			if strings.Contains(msg, secret) {
+				t.Errorf("error %q reveals %q", msg, secret)
+			}
+		}
+		for _, want := range []string{remoteURL, "branch main", TokenEnv, short(res.Commit)} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("error %q does not mention %q", msg, want)
+			}
+		}
+	})
+
+	t.Run("credentials in the URL are stripped from output", func(t *testing.T) {
+		urlSecret := "url-secret-" + randomToken()
+		withCreds := strings.Replace(srv.URL, "https://", "https://someone:"+urlSecret+"@", 1) + "/flows.git"
+		pr, err := r.Push(ctx, PushOptions{Remote: withCreds, Branch: "main", Auth: Auth{Getenv: envWith(token), CABundle: caPEM}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Remote != remoteURL {
+			t.Errorf("reported remote %q, want %q", pr.Remote, remoteURL)
+		}
+		cfg, err := os.ReadFile(filepath.Join(dir, ".git", "config"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, secret := range []string{token, urlSecret, "127.0.0.1"} {
+			if strings.Contains(string(cfg), secret) {
+				t.Errorf(".git/config contains %q:\n%s", secret, cfg)
+			}
+		}
+	})
+
+	t.Run("untrusted certificate is refused", func(t *testing.T) {
+		buildAndCommit(t, r, nil, map[string]string{"envs/e/h.json": "[]"}, "export 3")
+		_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Getenv: envWith(token)}})
+		if !errors.Is(err, ErrRemoteUnreachable) {
+			t.Fatalf("push without the CA = %v, want ErrRemoteUnreachable", err)
+		}
+		t.Logf("error shown: %v", err)
+		if strings.Contains(err.Error(), token) {
+			t.Errorf("error reveals the token: %v", err)
+		}
+	})
+}

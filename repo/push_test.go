@@ -1,0 +1,317 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// newBareRemote makes an empty bare repository with the git CLI.
+func newBareRemote(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "remote.git")
+	gitCLI(t, filepath.Dir(dir), "init", "-q", "--bare", "-b", "main", dir)
+	return dir
+}
+
+// buildAndCommit commits files (replacing the given prefixes) on main's tip
+// and returns the builder (for Rebuilder) and result.
+func buildAndCommit(t *testing.T, r *Repo, replace []string, files map[string]string, msg string) (*Builder, Result) {
+	t.Helper()
+	ctx := context.Background()
+	base, err := r.Head(ctx, "main")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := r.NewBuilder(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range replace {
+		if err := b.ReplaceSubtree(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range sortedKeys(files) {
+		if err := b.Put(p, []byte(files[p])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := b.Commit(ctx, commitOpts(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, res
+}
+
+func TestPushToBareFileRemote(t *testing.T) {
+	ctx := context.Background()
+	remote := newBareRemote(t)
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{})
+	configBefore, err := os.ReadFile(filepath.Join(dir, ".git", "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": "{}"}, "export")
+
+	pr, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := PushResult{Remote: remote, Branch: "main", Commit: res.Commit, Attempts: 1}
+	if diff := cmp.Diff(want, pr); diff != "" {
+		t.Errorf("push result (-want +got):\n%s", diff)
+	}
+	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != res.Commit.String() {
+		t.Errorf("remote main = %s, want %s", got, res.Commit)
+	}
+	fsckStrict(t, remote)
+
+	// Pushing again is a no-op; file:// URLs work too.
+	pr, err = r.Push(ctx, PushOptions{Remote: "file://" + remote, Branch: "main"})
+	if err != nil || !pr.UpToDate || pr.Attempts != 0 {
+		t.Errorf("second push = %+v, %v; want up to date", pr, err)
+	}
+	configAfter, _ := os.ReadFile(filepath.Join(dir, ".git", "config"))
+	if string(configAfter) != string(configBefore) {
+		t.Errorf(".git/config changed by push:\n%s", configAfter)
+	}
+
+	// A remote configured by name works as well.
+	gitCLI(t, dir, "remote", "add", "origin", remote)
+	_, res = buildAndCommit(t, r, nil, map[string]string{"envs/e/g.json": "[]"}, "export 2")
+	if _, err := r.Push(ctx, PushOptions{Remote: "origin", Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != res.Commit.String() {
+		t.Errorf("remote main = %s, want %s", got, res.Commit)
+	}
+}
+
+func TestPushRebuildsOnMovedRemote(t *testing.T) {
+	ctx := context.Background()
+	remote := newBareRemote(t)
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{})
+	buildAndCommit(t, r, nil, map[string]string{"envs/a/1.json": "a1", "envs/b/1.json": "b1"}, "base")
+	if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Another job (a plain git clone) pushes a change to envs/b.
+	other := filepath.Join(t.TempDir(), "other")
+	gitCLI(t, filepath.Dir(other), "clone", "-q", remote, other)
+	writeFile(t, filepath.Join(other, "envs/b/2.json"), "b2")
+	gitCLI(t, other, "add", "-A")
+	gitCLI(t, other, "commit", "-q", "-m", "other job")
+	gitCLI(t, other, "push", "-q", "origin", "main")
+	theirs := strings.TrimSpace(gitCLI(t, other, "rev-parse", "HEAD"))
+
+	// This job changes envs/a on its stale base.
+	opts := commitOpts("this job")
+	b, mine := buildAndCommit(t, r, []string{"envs/a"}, map[string]string{"envs/a/1.json": "a1-new"}, "this job")
+	pr, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main", Rebuild: b.Rebuilder(opts)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Rebuilds != 1 || pr.Commit == mine.Commit {
+		t.Errorf("push result %+v: want one rebuild to a new commit", pr)
+	}
+	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != pr.Commit.String() {
+		t.Errorf("remote main = %s, want %s", got, pr.Commit)
+	}
+	if _, err := gitTry(remote, "merge-base", "--is-ancestor", theirs, "main"); err != nil {
+		t.Errorf("the other job's commit is not an ancestor of remote main: %v", err)
+	}
+	if got := gitCLI(t, remote, "log", "--format=%s", "main"); got != "this job\nother job\nbase\n" {
+		t.Errorf("remote log = %q", got)
+	}
+	want := map[string]string{"envs/a/1.json": "a1-new", "envs/b/1.json": "b1", "envs/b/2.json": "b2"}
+	if diff := cmp.Diff(want, readAllFiles(t, r, pr.Commit)); diff != "" {
+		t.Errorf("pushed tree (-want +got):\n%s", diff)
+	}
+	if h, err := r.refHash(RemoteTipRef); err != nil || h.String() != theirs {
+		t.Errorf("%s = %s, %v; want %s", RemoteTipRef, h, err, theirs)
+	}
+	// The local worktree followed the rebuilt commit.
+	if got := gitStatus(t, dir); got != "" {
+		t.Errorf("local git status:\n%s", got)
+	}
+	if diff := cmp.Diff(want, diskFiles(t, dir)); diff != "" {
+		t.Errorf("local files (-want +got):\n%s", diff)
+	}
+	fsckStrict(t, remote)
+}
+
+func TestPushWithoutRebuildIsRejected(t *testing.T) {
+	ctx := context.Background()
+	remote := newBareRemote(t)
+	r1 := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	r2 := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	_, first := buildAndCommit(t, r1, nil, map[string]string{"a": "1"}, "one")
+	if _, err := r1.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	_, second := buildAndCommit(t, r2, nil, map[string]string{"b": "2"}, "two")
+	_, err := r2.Push(ctx, PushOptions{Remote: remote, Branch: "main"})
+	if !errors.Is(err, ErrPushRejected) {
+		t.Fatalf("push = %v, want ErrPushRejected", err)
+	}
+	for _, want := range []string{remote, "branch main", short(second.Commit)} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != first.Commit.String() {
+		t.Errorf("remote main = %s, want untouched %s", got, first.Commit)
+	}
+	if h, _ := r2.Head(ctx, "main"); h != second.Commit {
+		t.Errorf("local commit lost: main = %s", h)
+	}
+}
+
+func TestPushConcurrentPushersBothLand(t *testing.T) {
+	ctx := context.Background()
+	remote := newBareRemote(t)
+	seed := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	buildAndCommit(t, seed, nil, map[string]string{"envs/a/0.json": "a0", "envs/b/0.json": "b0"}, "seed")
+	if _, err := seed.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+
+	type job struct {
+		env string
+		r   *Repo
+		b   *Builder
+	}
+	var jobs []*job
+	for _, env := range []string{"a", "b"} {
+		dir := filepath.Join(t.TempDir(), env)
+		gitCLI(t, filepath.Dir(dir), "clone", "-q", remote, dir)
+		j := &job{env: env, r: openRepo(t, dir, OpenOptions{})}
+		j.b, _ = buildAndCommit(t, j.r, []string{"envs/" + env}, map[string]string{
+			"envs/" + env + "/1.json": env + "1",
+		}, "export "+env)
+		jobs = append(jobs, j)
+	}
+
+	type outcome struct {
+		res PushResult
+		err error
+	}
+	start := make(chan struct{})
+	results := make(chan outcome, len(jobs))
+	for _, j := range jobs {
+		go func() {
+			<-start
+			res, err := j.r.Push(ctx, PushOptions{Remote: remote, Branch: "main", Rebuild: j.b.Rebuilder(commitOpts("export " + j.env))})
+			if err != nil {
+				err = fmt.Errorf("job %s: %w", j.env, err)
+			}
+			results <- outcome{res, err}
+		}()
+	}
+	close(start)
+	rebuilds := 0
+	for range jobs {
+		o := <-results
+		if o.err != nil {
+			t.Error(o.err)
+		}
+		rebuilds += o.res.Rebuilds
+	}
+	// Both started from the seed, so whichever came second had to rebuild.
+	if rebuilds < 1 {
+		t.Errorf("no push rebuilt its commit")
+	}
+	log := gitCLI(t, remote, "log", "--format=%s", "main")
+	for _, msg := range []string{"export a", "export b", "seed"} {
+		if !strings.Contains(log, msg+"\n") {
+			t.Errorf("remote log lacks %q:\n%s", msg, log)
+		}
+	}
+	if n := strings.Count(log, "\n"); n != 3 {
+		t.Errorf("remote has %d commits, want 3:\n%s", n, log)
+	}
+	files := gitCLI(t, remote, "ls-tree", "-r", "--name-only", "main")
+	if files != "envs/a/1.json\nenvs/b/1.json\n" {
+		t.Errorf("remote files:\n%s", files)
+	}
+	fsckStrict(t, remote)
+}
+
+func TestPushUnreachableRemote(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		remote   string
+		shown    string
+		notShown []string
+	}{
+		{name: "missing path", remote: filepath.Join(t.TempDir(), "nope.git"), shown: "nope.git"},
+		{
+			name:     "closed port with credentials in the URL",
+			remote:   "http://someone:hunter2-secret@127.0.0.1:1/repo.git",
+			shown:    "http://127.0.0.1:1/repo.git",
+			notShown: []string{"hunter2-secret", "someone"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			r := openRepo(t, dir, OpenOptions{Bare: true})
+			r.getenv = func(string) string { return "" }
+			_, res := buildAndCommit(t, r, nil, map[string]string{"a": "1"}, "one")
+			_, err := r.Push(ctx, PushOptions{Remote: tc.remote, Branch: "main"})
+			if !errors.Is(err, ErrRemoteUnreachable) {
+				t.Fatalf("push = %v, want ErrRemoteUnreachable", err)
+			}
+			msg := err.Error()
+			t.Logf("error shown: %s", msg)
+			for _, want := range []string{tc.shown, "branch main", "check", short(res.Commit)} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error %q does not mention %q", msg, want)
+				}
+			}
+			for _, secret := range tc.notShown {
+				if strings.Contains(msg, secret) {
+					t.Errorf("error %q reveals %q", msg, secret)
+				}
+			}
+			if h, _ := r.Head(ctx, "main"); h != res.Commit {
+				t.Errorf("local commit lost")
+			}
+			cfg, _ := os.ReadFile(filepath.Join(dir, "config"))
+			if strings.Contains(string(cfg), "hunter2") || strings.Contains(string(cfg), "127.0.0.1") {
+				t.Errorf("config mentions the remote:\n%s", cfg)
+			}
+		})
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"https://x-access-token:abc@host.example/org/repo.git", "https://host.example/org/repo.git"},
+		{"https://user@host.example/repo", "https://host.example/repo"},
+		{"http://127.0.0.1:8080/r.git", "http://127.0.0.1:8080/r.git"},
+		{"ssh://git@host.example:2222/r.git", "ssh://host.example:2222/r.git"},
+		{"git@host.example:org/r.git", "host.example:org/r.git"},
+		{"/srv/git/r.git", "/srv/git/r.git"},
+		{"file:///srv/git/r.git", "file:///srv/git/r.git"},
+		{"https://u:p%zz@host/x", "https://host/x"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := RedactURL(tc.in); got != tc.want {
+				t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,287 @@
+package repo
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/knownhosts"
+)
+
+// sshGitServer is a minimal SSH server on loopback that authenticates one
+// client key and runs git-upload-pack / git-receive-pack (the git CLI) for
+// repositories under root, as a Git hosting SSH endpoint does.
+type sshGitServer struct {
+	addr    string
+	hostKey ssh.PublicKey
+	execs   sync.WaitGroup
+	mu      sync.Mutex
+	ran     []string // commands run
+	open    []net.Conn
+}
+
+func startSSHGitServer(t *testing.T, root string, clientKey ssh.PublicKey) *sshGitServer {
+	t.Helper()
+	_, hostPriv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostSigner, err := ssh.NewSignerFromKey(hostPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &ssh.ServerConfig{
+		PublicKeyCallback: func(_ ssh.ConnMetadata, key ssh.PublicKey) (*ssh.Permissions, error) {
+			if string(key.Marshal()) == string(clientKey.Marshal()) {
+				return nil, nil
+			}
+			return nil, errors.New("unknown key")
+		},
+	}
+	cfg.AddHostKey(hostSigner)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sshGitServer{addr: ln.Addr().String(), hostKey: hostSigner.PublicKey()}
+	var conns sync.WaitGroup
+	conns.Add(1)
+	go func() {
+		defer conns.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.open = append(s.open, c)
+			s.mu.Unlock()
+			conns.Add(1)
+			go func() {
+				defer conns.Done()
+				s.serveConn(c, cfg, root)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for _, c := range s.open {
+			c.Close()
+		}
+		s.mu.Unlock()
+		conns.Wait()
+	})
+	return s
+}
+
+func (s *sshGitServer) serveConn(c net.Conn, cfg *ssh.ServerConfig, root string) {
+	defer c.Close()
+	_, chans, reqs, err := ssh.NewServerConn(c, cfg)
+	if err != nil {
+		return // e.g. the client refused our host key
+	}
+	go ssh.DiscardRequests(reqs)
+	for nc := range chans {
+		if nc.ChannelType() != "session" {
+			nc.Reject(ssh.UnknownChannelType, "only sessions")
+			continue
+		}
+		ch, chReqs, err := nc.Accept()
+		if err != nil {
+			return
+		}
+		s.serveSession(ch, chReqs, root)
+	}
+}
+
+func (s *sshGitServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request, root string) {
+	defer ch.Close()
+	for req := range reqs {
+		if req.Type != "exec" {
+			if req.WantReply {
+				req.Reply(false, nil)
+			}
+			continue
+		}
+		if len(req.Payload) < 4 {
+			req.Reply(false, nil)
+			return
+		}
+		n := binary.BigEndian.Uint32(req.Payload)
+		command := string(req.Payload[4 : 4+n])
+		prog, arg, _ := strings.Cut(command, " ")
+		if prog != "git-upload-pack" && prog != "git-receive-pack" {
+			req.Reply(false, nil)
+			return
+		}
+		req.Reply(true, nil)
+		s.mu.Lock()
+		s.ran = append(s.ran, prog)
+		s.mu.Unlock()
+		repoPath := filepath.Join(root, filepath.Clean("/"+strings.Trim(arg, "'")))
+		cmd := exec.Command("git", strings.TrimPrefix(prog, "git-"), repoPath)
+		cmd.Env = gitEnv()
+		cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return
+		}
+		// Not waited for: it ends when the channel closes below.
+		go func() { io.Copy(stdin, ch); stdin.Close() }()
+		status := uint32(0)
+		if err := cmd.Run(); err != nil {
+			status = 1
+		}
+		ch.SendRequest("exit-status", false, binary.BigEndian.AppendUint32(nil, status))
+		return
+	}
+}
+
+func (s *sshGitServer) commands() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.ran...)
+}
+
+// sshClientKey writes a fresh private key file and returns its path and
+// public key.
+func sshClientKey(t *testing.T) (string, ssh.PublicKey) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	block, err := ssh.MarshalPrivateKey(priv, "flowsync test key")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "id_ed25519")
+	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	signer, err := ssh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, signer.PublicKey()
+}
+
+func writeKnownHosts(t *testing.T, addr string, key ssh.PublicKey) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "known_hosts")
+	line := knownhosts.Line([]string{knownhosts.Normalize(addr)}, key) + "\n"
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestPushSSH(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	bare := filepath.Join(root, "flows.git")
+	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	keyFile, clientPub := sshClientKey(t)
+	srv := startSSHGitServer(t, root, clientPub)
+	remoteURL := "ssh://git@" + srv.addr + "/flows.git"
+	shown := "ssh://" + srv.addr + "/flows.git"
+
+	_, otherHostPriv, _ := ed25519.GenerateKey(rand.Reader)
+	otherSigner, _ := ssh.NewSignerFromKey(otherHostPriv)
+	noEnv := func(string) string { return "" }
+
+	t.Run("known host key", func(t *testing.T) {
+		r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+		_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": "{}"}, "export")
+		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{
+			Getenv: noEnv, SSHKeyFile: keyFile, KnownHostsFiles: []string{writeKnownHosts(t, srv.addr, srv.hostKey)},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Remote != shown {
+			t.Errorf("reported remote %q, want %q", pr.Remote, shown)
+		}
+		if got := strings.TrimSpace(gitCLI(t, bare, "rev-parse", "main")); got != res.Commit.String() {
+			t.Errorf("remote main = %s, want %s", got, res.Commit)
+		}
+		if ran := strings.Join(srv.commands(), " "); !strings.Contains(ran, "git-receive-pack") {
+			t.Errorf("server ran %q; the push did not go over SSH", ran)
+		}
+	})
+
+	tests := []struct {
+		name       string
+		knownHosts func(t *testing.T) []string
+		keyFile    string
+		wantErr    error  // nil: any error
+		wantText   string // in the error
+	}{
+		{
+			name:       "host key mismatch is refused",
+			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, srv.addr, otherSigner.PublicKey())} },
+			keyFile:    keyFile,
+			wantErr:    ErrRemoteUnreachable,
+			wantText:   "mismatch",
+		},
+		{
+			name:       "unknown host is refused",
+			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, "127.0.0.2:22", srv.hostKey)} },
+			keyFile:    keyFile,
+			wantErr:    ErrRemoteUnreachable,
+			wantText:   "unknown",
+		},
+		{
+			name:       "missing known_hosts file",
+			knownHosts: func(t *testing.T) []string { return []string{filepath.Join(t.TempDir(), "absent")} },
+			keyFile:    keyFile,
+			wantText:   "no known_hosts file found",
+		},
+		{
+			name:       "missing key file",
+			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, srv.addr, srv.hostKey)} },
+			keyFile:    filepath.Join(root, "no-such-key"),
+			wantText:   "no-such-key",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+			buildAndCommit(t, r, nil, map[string]string{"envs/e/other.json": "{}"}, "other")
+			remoteBefore := gitCLI(t, bare, "rev-parse", "main")
+			ranBefore := len(srv.commands())
+			_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{
+				Getenv: noEnv, SSHKeyFile: tc.keyFile, KnownHostsFiles: tc.knownHosts(t),
+			}})
+			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+				t.Fatalf("push = %v, want an error (%v)", err, tc.wantErr)
+			}
+			t.Logf("error shown: %v", err)
+			if !strings.Contains(err.Error(), tc.wantText) || !strings.Contains(err.Error(), shown) {
+				t.Errorf("error %q does not mention %q and %q", err, tc.wantText, shown)
+			}
+			if strings.Contains(err.Error(), "git@") {
+				t.Errorf("error shows the URL's user: %v", err)
+			}
+			if got := gitCLI(t, bare, "rev-parse", "main"); got != remoteBefore {
+				t.Errorf("remote changed")
+			}
+			if ran := srv.commands()[ranBefore:]; len(ran) != 0 {
+				t.Errorf("server ran %v for a refused client", ran)
+			}
+		})
+	}
+}
