@@ -125,4 +125,3 @@ func TestUnlockRefusesForeignLock(t *testing.T) {
 		t.Errorf("foreign lock removed: %v", err)
 	}
 }
-
