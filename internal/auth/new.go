@@ -124,19 +124,41 @@ func normalizeAuthorityHost(h string) (string, error) {
 }
 
 func newTokenSource(o Options) (*Source, error) {
-	raw := strings.TrimSpace(o.Getenv(EnvToken))
-	if len(raw) > len("bearer ") && strings.EqualFold(raw[:len("bearer ")], "bearer ") {
-		raw = strings.TrimSpace(raw[len("bearer "):])
-	}
+	raw := bearer(o.Getenv(EnvToken))
 	if raw == "" {
 		return nil, fmt.Errorf("auth %s: %w", MethodToken, missingError{describe("bearer token", "", EnvToken)})
 	}
-	// The caller vouches for the token; its lifetime is unknown here, so it
-	// is handed out for every scope until the process ends.
-	fetch := func(context.Context, string) (accessToken, error) {
-		return accessToken{Token: raw, ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	// A token has one audience. Pipelines that hold a second one for the
+	// PowerApps and BAP hosts (connections, the admin environment list) give
+	// it in EnvPowerAppsToken; otherwise FLOWSYNC_TOKEN serves every scope.
+	powerApps := bearer(o.Getenv(EnvPowerAppsToken))
+	// The caller vouches for the tokens; their lifetime is unknown here, so
+	// they are handed out until the process ends.
+	fetch := func(_ context.Context, scope string) (accessToken, error) {
+		tok := raw
+		if powerApps != "" && IsPowerAppsScope(scope) {
+			tok = powerApps
+		}
+		return accessToken{Token: tok, ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
 	}
 	return newSource(MethodToken, fetch, o.Now, nil), nil
+}
+
+// bearer trims a token and a leading "Bearer ".
+func bearer(raw string) string {
+	raw = strings.TrimSpace(raw)
+	if len(raw) > len("bearer ") && strings.EqualFold(raw[:len("bearer ")], "bearer ") {
+		raw = strings.TrimSpace(raw[len("bearer "):])
+	}
+	return raw
+}
+
+// IsPowerAppsScope reports whether scope asks for the PowerApps/BAP
+// audience (service.powerapps.*, or service.apps.appsplatform.us for DoD)
+// rather than the Flow one.
+func IsPowerAppsScope(scope string) bool {
+	s := strings.ToLower(scope)
+	return strings.Contains(s, "service.powerapps.") || strings.Contains(s, "service.apps.appsplatform.")
 }
 
 // ErrMissingSetting is matched (errors.Is) by New's errors for a method

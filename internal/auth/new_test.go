@@ -173,6 +173,27 @@ func TestTokenMethod(t *testing.T) {
 	}
 }
 
+func TestTokenMethodPowerAppsToken(t *testing.T) {
+	s, err := auth.New(auth.Options{Method: auth.MethodToken, Getenv: env(map[string]string{
+		"FLOWSYNC_TOKEN": "flow-token", "FLOWSYNC_POWERAPPS_TOKEN": "Bearer powerapps-token",
+	})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for scope, want := range map[string]string{
+		"https://service.flow.microsoft.com//.default":     "flow-token",
+		"https://service.powerapps.com//.default":          "powerapps-token",
+		"https://gov.service.powerapps.us//.default":       "powerapps-token",
+		"https://service.apps.appsplatform.us//.default":   "powerapps-token",
+		"https://high.service.flow.microsoft.us//.default": "flow-token",
+	} {
+		got, err := s.Token(context.Background(), scope)
+		if err != nil || got != want {
+			t.Errorf("Token(%q) = %q, %v; want %q", scope, got, err, want)
+		}
+	}
+}
+
 func TestOptionsRedaction(t *testing.T) {
 	secret := "client-secret-placeholder-7f3a"
 	password := "cert-password-placeholder-91c2"

@@ -15,6 +15,7 @@ import (
 // messages name both so a user knows every way to supply a missing value.
 const (
 	EnvToken               = "FLOWSYNC_TOKEN"
+	EnvPowerAppsToken      = "FLOWSYNC_POWERAPPS_TOKEN"
 	EnvTenantID            = "AZURE_TENANT_ID"
 	EnvClientID            = "AZURE_CLIENT_ID"
 	EnvClientSecret        = "AZURE_CLIENT_SECRET"

@@ -1,0 +1,285 @@
+package export
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"filippo.io/age"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/secrets"
+	fsync "github.com/flowsync/flowsync/sync"
+)
+
+// File names of the tree (docs/FORMAT.md).
+const (
+	RootFileName        = fsync.RootFileName
+	EnvironmentFileName = fsync.EnvironmentFileName
+	IndexFileName       = fsync.ReadmeFileName
+	FlowFileName        = fsync.FlowFileName
+	DefinitionFileName  = fsync.DefinitionFileName
+	ConnectionsFileName = fsync.ConnectionsFileName
+	PermissionsFileName = fsync.PermissionsFileName
+	SecretsFileName     = fsync.SecretsFileName
+)
+
+// Sealer encrypts the values of a flow's redacted secrets (--encrypt-to).
+type Sealer interface {
+	Seal(values secrets.Values) ([]byte, error)
+}
+
+// AgeSealer seals to age recipients.
+type AgeSealer []age.Recipient
+
+// Seal implements Sealer.
+func (a AgeSealer) Seal(v secrets.Values) ([]byte, error) { return secrets.Seal(v, a) }
+
+// FlowSummary is a flow without its definition: what the environment index
+// needs, small enough to keep for every flow of an environment.
+type FlowSummary = fsync.Flow
+
+func envDir(env api.EnvName) (string, error) {
+	d, err := fsync.EnvDir(env)
+	return d + "/", err
+}
+
+func flowDir(env api.EnvName, flow api.FlowName) (string, error) {
+	d, err := fsync.FlowDir(env, flow)
+	return d + "/", err
+}
+
+func validateEnv(env api.EnvName) error { return fsync.ValidateEnvName(env) }
+
+func canonicalFlowName(name api.FlowName) (api.FlowName, error) { return fsync.CanonicalFlowName(name) }
+
+func rootFile() []byte { return fsync.RootFile() }
+
+func environmentFile(e api.Environment) ([]byte, error) {
+	return fsync.EnvironmentFile(fsync.EnvironmentFromAPI(e))
+}
+
+func environmentIndex(e api.Environment, flows []FlowSummary) ([]byte, error) {
+	return fsync.EnvReadme(fsync.EnvironmentFromAPI(e), flows), nil
+}
+
+// storedMeta is what a previous export stored of a flow besides its
+// definition: flow.json and the connection references.
+type storedMeta struct {
+	fsync.Meta
+	connections []fsync.ConnectionRef
+}
+
+// summary rebuilds the index entry of a stored flow.
+func (m *storedMeta) summary(env api.EnvName, name api.FlowName) FlowSummary {
+	return FlowSummary{Key: fsync.Key{Env: env, Flow: name}, Meta: m.Meta, Connections: m.connections}
+}
+
+func parseStoredMeta(flowJSON []byte) (*storedMeta, error) {
+	var m fsync.Meta
+	if err := json.Unmarshal(flowJSON, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", FlowFileName, err)
+	}
+	return &storedMeta{Meta: m}, nil
+}
+
+func parseStoredConnections(data []byte) ([]fsync.ConnectionRef, error) {
+	var m map[string]fsync.ConnectionRef
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("%s: %w", ConnectionsFileName, err)
+	}
+	out := make([]fsync.ConnectionRef, 0, len(m))
+	for k, c := range m {
+		c.Key = k
+		out = append(out, c)
+	}
+	fsync.SortConnections(out)
+	return out, nil
+}
+
+// readFlow reads one flow and renders its files. It runs on reader
+// goroutines: it never touches Git; what it reuses from the previous
+// commit it names by blob hash.
+func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts Options) flowOut {
+	out := flowOut{job: j, outcome: OutcomeRead}
+	if err := ctx.Err(); err != nil {
+		out.err = err
+		return out
+	}
+	name := j.sum.Name
+	deleted := j.sum.Properties.State == api.StateDeleted
+
+	if opts.Incremental && j.meta != nil && j.prev != nil && !deleted &&
+		j.meta.LastModifiedTime != "" && j.meta.LastModifiedTime == j.sum.Properties.LastModifiedTime &&
+		hasFiles(j.prev, DefinitionFileName, ConnectionsFileName) {
+		// The definition cannot have changed without lastModifiedTime
+		// moving; permissions and state can, so they are read again.
+		perms, err := src.Permissions(ctx, env, name)
+		if err != nil {
+			out.err = fmt.Errorf("read permissions: %w", err)
+			return out
+		}
+		meta := j.meta.Meta
+		meta.State = j.sum.Properties.State
+		meta.DisplayName = j.sum.Properties.DisplayName
+		f, err := metaOnly(env, name, meta, j.meta.connections, perms)
+		if err != nil {
+			out.err = err
+			return out
+		}
+		if err := out.render(f, FlowFileName, PermissionsFileName); err != nil {
+			return out
+		}
+		out.reuse = reuse(j.prev, DefinitionFileName, ConnectionsFileName, SecretsFileName)
+		out.outcome = OutcomeReused
+		return out
+	}
+
+	fl, err := src.Flow(ctx, env, name)
+	if err != nil {
+		if deleted && errors.Is(err, api.ErrFlowNotFound) {
+			return readDeleted(ctx, src, env, j, out)
+		}
+		out.err = fmt.Errorf("read flow: %w", err)
+		return out
+	}
+	perms, err := src.Permissions(ctx, env, name)
+	if err != nil {
+		out.err = fmt.Errorf("read permissions: %w", err)
+		return out
+	}
+	nf, rep, err := fsync.Normalize(env, fl, perms, fsync.NormalizeOptions{KeepSecretValues: opts.Sealer != nil})
+	if err != nil {
+		out.err = fmt.Errorf("normalize: %w", err)
+		return out
+	}
+	if deleted {
+		nf.Meta.State = api.StateDeleted
+	}
+	if err := out.render(nf); err != nil {
+		return out
+	}
+	for _, fd := range rep.Findings {
+		out.secrets = append(out.secrets, SecretRef{
+			FlowRef: FlowRef{Env: env, Flow: nf.Key.Flow, DisplayName: nf.Meta.DisplayName},
+			Path:    fd.Path, Kind: string(fd.Kind),
+		})
+	}
+	if opts.Sealer != nil && len(rep.Values) > 0 {
+		// age encryption is randomized: re-sealing an unchanged flow would
+		// change the tree on every run. A definition (where secrets live)
+		// cannot change without lastModifiedTime moving, so the sealed file
+		// of an unmodified flow is kept.
+		if h, ok := j.prev.file(SecretsFileName); ok && j.meta != nil && j.meta.LastModifiedTime == nf.Meta.LastModifiedTime {
+			out.reuse = map[string]plumbing.Hash{SecretsFileName: h}
+		} else {
+			sealed, err := opts.Sealer.Seal(rep.Values)
+			if err != nil {
+				out.err = fmt.Errorf("seal secrets: %w", err)
+				return out
+			}
+			out.files[SecretsFileName] = sealed
+		}
+	}
+	return out
+}
+
+// readDeleted records a soft-deleted flow whose definition the service no
+// longer serves: flow.json from the listing; the definition, references and
+// permissions stored before, if any.
+func readDeleted(ctx context.Context, src Source, env api.EnvName, j flowJob, out flowOut) flowOut {
+	meta := fsync.Meta{}
+	var conns []fsync.ConnectionRef
+	if j.meta != nil {
+		meta, conns = j.meta.Meta, j.meta.connections
+	}
+	p := j.sum.Properties
+	meta.DisplayName, meta.State = p.DisplayName, api.StateDeleted
+	if meta.LastModifiedTime == "" {
+		meta.LastModifiedTime = p.LastModifiedTime
+	}
+	if meta.CreatedTime == "" {
+		meta.CreatedTime = p.CreatedTime
+	}
+	f, err := metaOnly(env, j.sum.Name, meta, conns, nil)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	if err := out.render(f, FlowFileName); err != nil {
+		return out
+	}
+	out.reuse = reuse(j.prev, DefinitionFileName, ConnectionsFileName, PermissionsFileName, SecretsFileName)
+	return out
+}
+
+// metaOnly builds a flow whose definition is not at hand; only flow.json,
+// connections.json and permissions.json may be rendered from it.
+func metaOnly(env api.EnvName, name api.FlowName, meta fsync.Meta, conns []fsync.ConnectionRef, perms []api.Permission) (fsync.Flow, error) {
+	canonical, err := fsync.CanonicalFlowName(name)
+	if err != nil {
+		return fsync.Flow{}, err
+	}
+	f := fsync.Flow{Key: fsync.Key{Env: env, Flow: canonical}, Meta: meta, Connections: conns, Definition: json.RawMessage(`{}`)}
+	for _, p := range perms {
+		f.Permissions = append(f.Permissions, fsync.Permission{
+			Principal: p.Properties.Principal.ID, Type: p.Properties.Principal.Type, Role: p.Properties.RoleName,
+		})
+	}
+	fsync.SortPermissions(f.Permissions)
+	return f, nil
+}
+
+// render fills out.files with f's files (only the named ones when given)
+// and out.summary with f minus its definition.
+func (out *flowOut) render(f fsync.Flow, only ...string) error {
+	files, err := fsync.Files(f)
+	if err != nil {
+		out.err = err
+		return err
+	}
+	if len(only) > 0 {
+		keep := make(map[string][]byte, len(only))
+		for _, n := range only {
+			keep[n] = files[n]
+		}
+		files = keep
+	}
+	out.files = files
+	f.Definition = nil
+	out.summary = f
+	return nil
+}
+
+func hasFiles(p *prevFlow, names ...string) bool {
+	for _, n := range names {
+		if _, ok := p.files[n]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// reuse names the stored blobs of the given files that exist.
+func reuse(p *prevFlow, names ...string) map[string]plumbing.Hash {
+	if p == nil {
+		return nil
+	}
+	out := map[string]plumbing.Hash{}
+	for _, n := range names {
+		if h, ok := p.files[n]; ok {
+			out[n] = h
+		}
+	}
+	return out
+}
+
+func (p *prevFlow) file(name string) (plumbing.Hash, bool) {
+	if p == nil {
+		return plumbing.ZeroHash, false
+	}
+	h, ok := p.files[name]
+	return h, ok
+}

@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	ucli "github.com/urfave/cli/v2"
+)
+
+// Version is set at build time (Makefile ldflags).
+var Version = "dev"
+
+// IO is where a command reads and writes; tests pass buffers.
+type IO struct {
+	In     io.Reader
+	Out    io.Writer
+	Err    io.Writer
+	Getenv func(string) string
+}
+
+// Main runs flowsync with args (args[0] is the program name) and returns the
+// process exit code. It is the only place that decides exit codes.
+func Main(ctx context.Context, args []string, stdio IO) int {
+	app := newApp(stdio)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stdio.Err, "flowsync: interrupted")
+		return ExitFailure
+	}
+	fmt.Fprintf(stdio.Err, "flowsync: %v\n", err)
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stdio.Err, "Run 'flowsync --help' for usage.")
+	}
+	return exitCode(err)
+}
+
+func newApp(stdio IO) *ucli.App {
+	g := &globalOptions{io: stdio}
+	app := &ucli.App{
+		Name:                 "flowsync",
+		Usage:                "keep Power Automate cloud flows in Git",
+		Version:              Version,
+		Writer:               stdio.Out,
+		ErrWriter:            stdio.Err,
+		Reader:               stdio.In,
+		EnableBashCompletion: false,
+		HideHelpCommand:      true,
+		Flags:                g.flags(),
+		Before: func(c *ucli.Context) error {
+			return g.fill(c)
+		},
+		OnUsageError: func(_ *ucli.Context, err error, _ bool) error {
+			return usagef("%s", strings.TrimPrefix(err.Error(), "flag provided but not defined: "))
+		},
+		Commands: []*ucli.Command{
+			envsCommand(g),
+			flowsCommand(g),
+			exportCommand(g),
+			emulatorCommand(g),
+			demoCommand(g),
+		},
+		ExitErrHandler: func(*ucli.Context, error) {}, // Main decides exit codes
+	}
+	for _, cmd := range app.Commands {
+		setUsageHandler(cmd)
+	}
+	return app
+}
+
+// setUsageHandler makes flag parse errors of every (sub)command usage errors (exit 2).
+func setUsageHandler(cmd *ucli.Command) {
+	cmd.OnUsageError = func(_ *ucli.Context, err error, _ bool) error {
+		return usagef("%s: %v", cmd.Name, err)
+	}
+	for _, sub := range cmd.Subcommands {
+		setUsageHandler(sub)
+	}
+}

@@ -1,0 +1,250 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/emulator"
+	"github.com/flowsync/flowsync/internal/emulator/embedded"
+	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/pacer"
+)
+
+// emulatorOptions are the options of `flowsync emulator`.
+type emulatorOptions struct {
+	Addr     string
+	TLS      bool
+	CAOut    string
+	Seed     string
+	Load     []string
+	LoadEnv  string
+	State    string
+	Faults   string
+	Throttle string
+	Calls    string
+	Writes   string
+	PageSize int
+}
+
+func emulatorCommand(g *globalOptions) *ucli.Command {
+	var o emulatorOptions
+	var load ucli.StringSlice
+	var tok emulatorTokenOptions
+	return &ucli.Command{
+		Name:  "emulator",
+		Usage: "run the Power Automate Management API emulator on this machine",
+		Description: "A local, standalone emulator of the service flowsync talks to: the same paths and shapes,\n" +
+			"paging, soft delete, permissions, throttling with 429 and Retry-After, and injectable faults.\n" +
+			"Point flowsync at it with --api-url and --auth token (FLOWSYNC_TOKEN from 'flowsync emulator token').",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "addr", Value: "127.0.0.1:8787", Usage: "address to listen on", Destination: &o.Addr},
+			&ucli.BoolFlag{Name: "tls", Usage: "serve https with a self-signed certificate (enables the Entra token endpoint for azidentity)", Destination: &o.TLS},
+			&ucli.StringFlag{Name: "ca-out", Usage: "with --tls: write the certificate (PEM) to this file, for --ca-cert", Destination: &o.CAOut},
+			&ucli.StringFlag{Name: "seed", Value: seed.NameDemo, Usage: "initial data: " + strings.Join(seed.Names(), " or "), Destination: &o.Seed},
+			&ucli.StringSliceFlag{Name: "load", Usage: "flow files or directories (both export formats; UTF-8 or UTF-16) to load", Destination: &load},
+			&ucli.StringFlag{Name: "load-env", Usage: "environment that --load fills (default: the default environment)", Destination: &o.LoadEnv},
+			&ucli.StringFlag{Name: "state", Usage: "persist the state to this file across restarts", Destination: &o.State},
+			&ucli.StringFlag{Name: "faults", Usage: "inject faults, e.g. seed=42,429:p=0.2:retry-after=3,5xx:p=0.05,reset:p=0.02", Destination: &o.Faults},
+			&ucli.StringFlag{Name: "throttle", Value: emulator.ProfileConnector, Usage: "throttling profile: connector, service or off", Destination: &o.Throttle},
+			&ucli.StringFlag{Name: "calls", Value: pacer.DefaultCalls, Usage: "calls per sliding window per identity, N/DURATION", Destination: &o.Calls},
+			&ucli.StringFlag{Name: "writes", Value: pacer.DefaultWrites, Usage: "non-GET calls per sliding window per identity, N/DURATION", Destination: &o.Writes},
+			&ucli.IntFlag{Name: "page-size", Value: 50, Usage: "default page length of lists", Destination: &o.PageSize},
+		},
+		Action: func(c *ucli.Context) error {
+			o.Load = load.Value()
+			return runEmulator(c.Context, g, o)
+		},
+		Subcommands: []*ucli.Command{{
+			Name:  "token",
+			Usage: "print a bearer token for a principal of a running emulator",
+			Flags: []ucli.Flag{
+				&ucli.StringFlag{Name: "url", Value: "http://127.0.0.1:8787", Usage: "the emulator's URL", EnvVars: []string{"FLOWSYNC_API_URL"}, Destination: &tok.URL},
+				&ucli.StringFlag{Name: "principal", Usage: "principal object id or user principal name (default: the first admin user)", Destination: &tok.Principal},
+			},
+			Action: func(c *ucli.Context) error { return runEmulatorToken(c.Context, g, tok) },
+		}},
+	}
+}
+
+func (o emulatorOptions) emulatorOptions() (emulator.Options, error) {
+	calls, err := pacer.ParseLimit(o.Calls)
+	if err != nil {
+		return emulator.Options{}, usagef("--calls: %v", err)
+	}
+	writes, err := pacer.ParseLimit(o.Writes)
+	if err != nil {
+		return emulator.Options{}, usagef("--writes: %v", err)
+	}
+	switch o.Throttle {
+	case emulator.ProfileConnector, emulator.ProfileService, emulator.ProfileOff:
+	default:
+		return emulator.Options{}, usagef("--throttle: %q is not a profile: want connector, service or off", o.Throttle)
+	}
+	if o.PageSize < 1 || o.PageSize > 250 {
+		return emulator.Options{}, usagef("--page-size: %d is out of range: want 1 to 250", o.PageSize)
+	}
+	eo := emulator.Options{
+		Throttle:  emulator.ThrottleConfig{Profile: o.Throttle, Calls: calls.N, Per: calls.Per, Writes: writes.N, WritesPer: writes.Per},
+		PageSize:  o.PageSize,
+		StateFile: o.State,
+	}
+	if o.Faults != "" {
+		if eo.Faults, err = emulator.ParseFaults(o.Faults); err != nil {
+			return emulator.Options{}, usagef("--faults: %v", err)
+		}
+	}
+	return eo, nil
+}
+
+func runEmulator(ctx context.Context, g *globalOptions, o emulatorOptions) error {
+	eo, err := o.emulatorOptions()
+	if err != nil {
+		return err
+	}
+	if o.CAOut != "" && !o.TLS {
+		return usagef("--ca-out needs --tls")
+	}
+	base, err := seed.Lookup(o.Seed)
+	if err != nil {
+		return usagef("--seed: %v", err)
+	}
+	snap := base
+	if len(o.Load) > 0 {
+		if snap, err = loadFlows(base, o.Load, o.LoadEnv); err != nil {
+			return err
+		}
+	}
+	if o.State != "" {
+		if _, err := os.Stat(o.State); err == nil {
+			snap = nil // the state file wins over the seed
+		}
+	}
+	inst, err := embedded.Start(ctx, embedded.Options{Addr: o.Addr, TLS: o.TLS, Snapshot: snap, Emulator: eo})
+	if err != nil {
+		return fmt.Errorf("start emulator on %s: %w", o.Addr, err)
+	}
+	defer inst.Close()
+	if o.CAOut != "" {
+		if err := os.WriteFile(o.CAOut, inst.CACertPEM, 0o644); err != nil {
+			return fmt.Errorf("--ca-out: %w", err)
+		}
+	}
+	dump := inst.Server.Dump()
+	out := g.io.Out
+	fmt.Fprintf(out, "flowsync emulator listening on %s (tenant %s)\n", inst.URL, dump.Tenant)
+	fmt.Fprintf(out, "%d environments, %d flows, %d principals; throttling %s %s, writes %s\n",
+		len(dump.Environments), len(dump.Flows), len(dump.Principals), o.Throttle, o.Calls, o.Writes)
+	if admin, ok := embedded.AdminUser(dump); ok {
+		fmt.Fprintf(out, "\nTry:\n  export FLOWSYNC_API_URL=%s FLOWSYNC_AUTH=token\n", inst.URL)
+		fmt.Fprintf(out, "  export FLOWSYNC_TOKEN=$(flowsync emulator token --url %s --principal %s)\n", inst.URL, admin.UPN)
+		fmt.Fprintf(out, "  flowsync envs\n")
+	}
+	fmt.Fprintf(out, "\nControl paths: %s/_emulator/{state,stats,requests,reset,seed,clock/advance,faults,token}\nPress Ctrl-C to stop.\n", inst.URL)
+	<-ctx.Done()
+	return nil
+}
+
+// loadFlows adds flow files (or every *.json of directories; a directory with
+// a MANIFEST.tsv is read as a corpus) to the environment env of base.
+func loadFlows(base *emulator.Snapshot, paths []string, env string) (*emulator.Snapshot, error) {
+	target := api.EnvName(env)
+	if target == "" {
+		for _, e := range base.Environments {
+			if e.IsDefault {
+				target = e.Name
+			}
+		}
+		if target == "" {
+			return nil, usagef("--load-env: the seed has no default environment; name one")
+		}
+	}
+	snap := base
+	var files []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("--load %s: %w", p, err)
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(p, "MANIFEST.tsv")); err == nil {
+			if snap, err = seed.FromCorpus(p, target, snap); err != nil {
+				return nil, fmt.Errorf("--load %s: %w", p, err)
+			}
+			continue
+		}
+		matches, err := filepath.Glob(filepath.Join(p, "*.json"))
+		if err != nil {
+			return nil, err
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("--load %s: no *.json flow files in the directory", p)
+		}
+		sort.Strings(matches)
+		files = append(files, matches...)
+	}
+	if len(files) > 0 {
+		var err error
+		if snap, err = seed.FromFiles(target, files, snap); err != nil {
+			return nil, fmt.Errorf("--load: %w", err)
+		}
+	}
+	return snap, nil
+}
+
+// emulatorTokenOptions are the options of `flowsync emulator token`.
+type emulatorTokenOptions struct {
+	URL       string
+	Principal string
+}
+
+func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOptions) error {
+	base, err := url.Parse(o.URL)
+	if err != nil || base.Scheme == "" || base.Host == "" {
+		return usagef("--url: %q is not an absolute URL such as http://127.0.0.1:8787", o.URL)
+	}
+	hc, err := g.httpClient()
+	if err != nil {
+		return err
+	}
+	hc.Timeout = 30 * time.Second
+	u := base.JoinPath("/_emulator/token")
+	if o.Principal != "" {
+		u.RawQuery = url.Values{"principal": {o.Principal}}.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("ask the emulator at %s for a token (is it running?): %w", base.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("emulator at %s refused a token for %q: %s %s", base.Redacted(), o.Principal, resp.Status, strings.TrimSpace(string(body)))
+	}
+	var t struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" {
+		return fmt.Errorf("emulator at %s answered no token", base.Redacted())
+	}
+	_, err = fmt.Fprintln(g.io.Out, t.AccessToken)
+	return err
+}

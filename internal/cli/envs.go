@@ -1,0 +1,66 @@
+package cli
+
+import (
+	"context"
+	"sort"
+
+	ucli "github.com/urfave/cli/v2"
+)
+
+// envsOptions are the options of `flowsync envs`.
+type envsOptions struct {
+	Admin bool
+}
+
+func envsCommand(g *globalOptions) *ucli.Command {
+	var o envsOptions
+	return &ucli.Command{
+		Name:  "envs",
+		Usage: "list the environments the identity can see",
+		Flags: []ucli.Flag{
+			&ucli.BoolFlag{Name: "admin", Usage: "use the admin list (works for service principals)", Destination: &o.Admin},
+		},
+		Action: func(c *ucli.Context) error {
+			if c.Args().Len() > 0 {
+				return usagef("envs takes no arguments, got %q", c.Args().First())
+			}
+			s, err := g.connect()
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			return runEnvs(c.Context, g, s, o)
+		},
+	}
+}
+
+func runEnvs(ctx context.Context, g *globalOptions, s *session, o envsOptions) error {
+	list := s.Client.ListEnvironments
+	if o.Admin {
+		list = s.Client.AdminListEnvironments
+	}
+	envs, err := list(ctx)
+	if err != nil {
+		return err
+	}
+	sort.Slice(envs, func(i, j int) bool { return envs[i].Name < envs[j].Name })
+	if g.Output == "json" {
+		return printJSON(g.io.Out, nonNilSlice(envs))
+	}
+	rows := make([][]string, 0, len(envs))
+	for _, e := range envs {
+		def := ""
+		if e.Properties.IsDefault {
+			def = "yes"
+		}
+		rows = append(rows, []string{string(e.Name), e.Properties.DisplayName, e.Location, e.Properties.EnvironmentSku, def})
+	}
+	return table(g.io.Out, []string{"NAME", "DISPLAY NAME", "LOCATION", "SKU", "DEFAULT"}, rows)
+}
+
+func nonNilSlice[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

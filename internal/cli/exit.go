@@ -1,0 +1,42 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes, decided in one place.
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+	ExitPartial = 3
+)
+
+// usageError is a bad flag or value: exit 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// ErrPartial marks a run that did its job for some items and failed for
+// others (exit 3). Wrap it with the summary.
+var ErrPartial = errors.New("partial success")
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ue):
+		return ExitUsage
+	case errors.Is(err, ErrPartial):
+		return ExitPartial
+	default:
+		return ExitFailure
+	}
+}

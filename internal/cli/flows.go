@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"sort"
+
+	ucli "github.com/urfave/cli/v2"
+
+	"github.com/flowsync/flowsync/export"
+	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/client"
+)
+
+// flowsOptions are the options of `flowsync flows`.
+type flowsOptions struct {
+	Env            string
+	Admin          bool
+	IncludeDeleted bool
+}
+
+func flowsCommand(g *globalOptions) *ucli.Command {
+	var o flowsOptions
+	return &ucli.Command{
+		Name:  "flows",
+		Usage: "list the flows of an environment",
+		Flags: []ucli.Flag{
+			&ucli.StringFlag{Name: "env", Usage: "environment name or display name", Required: true, Destination: &o.Env},
+			&ucli.BoolFlag{Name: "admin", Usage: "use the admin list (every flow of the environment)", Destination: &o.Admin},
+			&ucli.BoolFlag{Name: "include-deleted", Usage: "with --admin: also soft-deleted flows", Destination: &o.IncludeDeleted},
+		},
+		Action: func(c *ucli.Context) error {
+			if o.IncludeDeleted && !o.Admin {
+				return usagef("flows: --include-deleted needs --admin")
+			}
+			s, err := g.connect()
+			if err != nil {
+				return err
+			}
+			defer s.close()
+			return runFlows(c.Context, g, s, o)
+		},
+	}
+}
+
+func runFlows(ctx context.Context, g *globalOptions, s *session, o flowsOptions) error {
+	listEnvs := s.Client.ListEnvironments
+	if o.Admin {
+		listEnvs = s.Client.AdminListEnvironments
+	}
+	all, err := listEnvs(ctx)
+	if err != nil {
+		return err
+	}
+	envs, err := export.ResolveEnvironments(all, []string{o.Env})
+	if err != nil {
+		return err
+	}
+	env := envs[0].Name
+	var flows []api.Flow
+	if o.Admin {
+		flows, err = s.Client.AdminListFlows(ctx, env, client.AdminListFlowsOptions{IncludeDeleted: o.IncludeDeleted})
+	} else {
+		flows, err = s.Client.ListFlows(ctx, env, client.ListFlowsOptions{IncludeSolutionFlows: true})
+	}
+	if err != nil {
+		return err
+	}
+	sort.Slice(flows, func(i, j int) bool {
+		a, b := flows[i].Properties.DisplayName, flows[j].Properties.DisplayName
+		if a != b {
+			return a < b
+		}
+		return flows[i].Name < flows[j].Name
+	})
+	if g.Output == "json" {
+		return printJSON(g.io.Out, nonNilSlice(flows))
+	}
+	rows := make([][]string, 0, len(flows))
+	for _, f := range flows {
+		rows = append(rows, []string{string(f.Name), f.Properties.DisplayName, f.Properties.State, f.Properties.LastModifiedTime})
+	}
+	return table(g.io.Out, []string{"NAME", "DISPLAY NAME", "STATE", "LAST MODIFIED"}, rows)
+}
+
+// clientListAll lists every flow the caller can see, solution flows included.
+func clientListAll() client.ListFlowsOptions {
+	return client.ListFlowsOptions{Filter: client.FilterTeamAndPersonal, IncludeSolutionFlows: true}
+}
