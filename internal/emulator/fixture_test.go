@@ -198,7 +198,7 @@ func newEnv(t *testing.T, opts emulator.Options) *env {
 	t.Helper()
 	clock := emulator.NewManualClock(t0)
 	opts.Clock = clock
-	if opts.Throttle.Profile == "" {
+	if opts.Throttle == (emulator.ThrottleConfig{}) {
 		opts.Throttle.Profile = emulator.ProfileOff
 	}
 	s, err := emulator.New(opts)
@@ -373,3 +373,18 @@ func createBody(name, state string, def, refs json.RawMessage) map[string]any {
 }
 
 func stringsReader(s string) io.Reader { return strings.NewReader(s) }
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func newTestServer(t *testing.T, h http.Handler) *httptest.Server {
+	t.Helper()
+	hs := httptest.NewServer(h)
+	t.Cleanup(hs.Close)
+	return hs
+}

@@ -41,7 +41,9 @@ func (s *Server) Flush() error { return s.persist() }
 
 // writeAtomic replaces path with data through a temporary file in the same
 // directory and a rename, so that readers see the old or the new state,
-// never half of one.
+// never half of one. There is no fsync: the rename protects against the
+// emulator dying mid-write, and an emulator's state is not worth a disk
+// flush on every mutation.
 func writeAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -50,10 +52,6 @@ func writeAtomic(path string, data []byte) error {
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write emulator state %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
 		tmp.Close()
 		return fmt.Errorf("write emulator state %s: %w", path, err)
 	}
