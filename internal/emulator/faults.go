@@ -24,7 +24,8 @@ const (
 	// FaultResetAfterWrite runs the operation, then closes the connection
 	// without an answer. Writes only.
 	FaultResetAfterWrite = "reset-after-write"
-	// FaultSlow delays the answer by Delay (real time: it models latency).
+	// FaultSlow sends the headers, then delays the body by Delay (real time:
+	// it models latency, so keep it small).
 	FaultSlow = "slow"
 	// FaultTruncate declares a Content-Length longer than the body it sends,
 	// then closes the connection.
@@ -343,14 +344,28 @@ func (s *Server) applyLateFault(w http.ResponseWriter, r *http.Request, f *Fault
 		abort(w)
 		return 0
 	case FaultSlow:
+		// Headers go out at once; the body waits, as a slow transfer would.
+		h := w.Header()
+		for k, v := range resp.header {
+			h[k] = v
+		}
+		body := resp.body()
+		if len(body) > 0 {
+			h.Set("Content-Type", "application/json; charset=utf-8")
+		}
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(resp.status)
+		if fl, ok := w.(http.Flusher); ok {
+			fl.Flush()
+		}
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			return 0
+			return resp.status
 		}
-		resp.write(w)
+		_, _ = w.Write(body)
 		return resp.status
 	case FaultTruncate:
 		body := resp.body()

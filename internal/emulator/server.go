@@ -258,6 +258,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	fault := s.faults.decide(r.Method, r.URL.Path)
 	if fault != nil {
 		entry.Fault = fault.Kind
+		s.log.Info("emulator fault", "kind", fault.Kind, "method", r.Method, "path", r.URL.Path)
 		if fault.before() {
 			entry.Status = s.applyEarlyFault(w, r, fault)
 			s.book.record(entry)
@@ -282,6 +283,7 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	resp.release()
 	s.book.record(entry)
+	s.log.Debug("emulator request", "method", entry.Method, "path", entry.Path, "identity", entry.Identity, "status", entry.Status)
 }
 
 // handle runs the pipeline: route, authenticate, throttle, api-version,
