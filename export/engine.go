@@ -379,7 +379,7 @@ func (w *writer) put(p string, content []byte) error {
 type flowJob struct {
 	sum  api.Flow
 	prev *prevFlow
-	meta *storedMeta // previous flow.json, read by the writer for --incremental
+	meta *storedMeta // previous flow.json and references, read by the writer
 }
 
 type flowOut struct {
@@ -413,10 +413,11 @@ func (w *writer) exportEnvironment(ctx context.Context, l listing) error {
 		if pf, ok := l.prev[f.Name]; ok {
 			pf := pf
 			j.prev = &pf
-			if w.opts.Incremental {
-				if m, err := w.readStoredMeta(ctx, pf); err == nil {
-					j.meta = m
-				}
+			// Not only --incremental needs the stored flow.json: a flow that
+			// cannot be read keeps its index row from it, a soft-deleted
+			// flow its metadata, and an unmodified flow its sealed secrets.
+			if m, err := w.readStoredMeta(ctx, pf); err == nil {
+				j.meta = m
 			}
 		}
 		jobs = append(jobs, j)
