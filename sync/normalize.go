@@ -114,7 +114,7 @@ func fromAPI(env api.EnvName, f api.Flow, perms []api.Permission, redact redactF
 	if out.Connections, err = connectionsFromAPI(f.Properties.ConnectionReferences, redact); err != nil {
 		return fail(err)
 	}
-	out.Permissions = permissionsFromAPI(perms)
+	out.Permissions = PermissionsFromAPI(perms)
 	return out, nil
 }
 
@@ -310,10 +310,11 @@ func normalizeSource(s string) string {
 	return s
 }
 
-// permissionsFromAPI keeps principal, type and role, sorted. Principal
+// PermissionsFromAPI keeps principal, type and role, sorted. Principal
 // display names and e-mail addresses are dropped: they change outside the
-// flow, and modifyPermissions takes ids.
-func permissionsFromAPI(perms []api.Permission) []Permission {
+// flow, and modifyPermissions takes ids. A principal without an id takes
+// the permission's name (the service names permissions by principal id).
+func PermissionsFromAPI(perms []api.Permission) []Permission {
 	out := make([]Permission, 0, len(perms))
 	for _, p := range perms {
 		id := p.Properties.Principal.ID

@@ -62,6 +62,60 @@ func TestCanonicalize(t *testing.T) {
 	}
 }
 
+func TestIsCanonical(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want bool
+	}{
+		{"object", "{\n  \"a\": 1,\n  \"b\": [\n    true,\n    null\n  ]\n}\n", true},
+		{"empty", "{}\n", true},
+		{"scalar", "\"x\"\n", true},
+		{"escapes", "\"\\u0001\\n\\u2028\\\"\"\n", true},
+		{"no trailing newline", "{}", false},
+		{"two newlines", "{}\n\n", false},
+		{"bom", "\xef\xbb\xbf{}\n", false},
+		{"unsorted", "{\n  \"b\": 1,\n  \"a\": 2\n}\n", false},
+		{"duplicate", "{\n  \"a\": 1,\n  \"a\": 2\n}\n", false},
+		{"wrong indent", "{\n   \"a\": 1\n}\n", false},
+		{"tab indent", "{\n\t\"a\": 1\n}\n", false},
+		{"no space after colon", "{\n  \"a\":1\n}\n", false},
+		{"crlf", "{\r\n  \"a\": 1\r\n}\r\n", false},
+		{"compact", "{\"a\":1}\n", false},
+		{"empty with space", "{ }\n", false},
+		{"escaped slash", "\"\\/\"\n", false},
+		{"escaped letter", "\"\\u0041\"\n", false},
+		{"upper hex", "\"\\u001F\"\n", false},
+		{"long form of newline", "\"\\u000a\"\n", false},
+		{"raw line separator", "\"\u2028\"\n", false},
+		{"invalid utf-8", "\"\xff\"\n", false},
+		{"escaped key deferred", "{\n  \"\\n\": 1\n}\n", false},
+		{"bad number", "01\n", false},
+		{"trailing comma", "[\n  1,\n]\n", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := IsCanonical([]byte(tt.in)); got != tt.want {
+				t.Errorf("IsCanonical(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func BenchmarkCanonicalizeCanonical(b *testing.B) {
+	in, err := Canonicalize([]byte(synthDefinition(75)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(in)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Canonicalize(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func TestCanonicalizeErrors(t *testing.T) {
 	deep := strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)
 	okDeep := strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth)
@@ -252,6 +306,18 @@ func FuzzCanonicalize(f *testing.F) {
 		}
 		if !bytes.Equal(again, out) {
 			t.Fatalf("not a fixed point:\n%s\nthen\n%s", out, again)
+		}
+		// The fast path agrees with the parser: whatever IsCanonical
+		// accepts, the parser writes back unchanged, and it accepts what
+		// the encoder writes unless an escape makes it defer.
+		if IsCanonical(data) {
+			slow, err := canonicalizeSlow(data)
+			if err != nil || !bytes.Equal(slow, data) {
+				t.Fatalf("IsCanonical accepted non-canonical input %q (slow path: %q, %v)", data, slow, err)
+			}
+		}
+		if !bytes.Contains(out, []byte(`\`)) && !IsCanonical(out) {
+			t.Fatalf("IsCanonical refused encoder output %q", out)
 		}
 		if diff := cmp.Diff(decodeStd(t, trimBOM(data)), decodeStd(t, out)); diff != "" {
 			t.Fatalf("value changed (-in +out):\n%s", diff)

@@ -12,6 +12,13 @@ import (
 // Canonicalize returns the canonical form of a JSON document (see the
 // package comment). Canonicalize(Canonicalize(x)) equals Canonicalize(x).
 func Canonicalize(raw []byte) ([]byte, error) {
+	if IsCanonical(raw) {
+		return bytes.Clone(raw), nil
+	}
+	return canonicalizeSlow(raw)
+}
+
+func canonicalizeSlow(raw []byte) ([]byte, error) {
 	v, err := Parse(raw)
 	if err != nil {
 		return nil, err
