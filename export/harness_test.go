@@ -1,0 +1,507 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/flowsync/flowsync/export"
+	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/client"
+	"github.com/flowsync/flowsync/internal/emulator"
+	"github.com/flowsync/flowsync/internal/emulator/embedded"
+	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/repo"
+)
+
+// The tests drive real parts end to end: the emulator on loopback, the API
+// client, the engine and Git repositories on disk, checked with the git CLI.
+
+// fixedWhen is the author time of every test commit, so hashes are stable.
+var fixedWhen = time.Date(2025, 7, 1, 9, 30, 0, 0, time.UTC)
+
+func testAuthor() repo.Signature {
+	return repo.Signature{Name: "Export Test", Email: "export-test@example.invalid", When: fixedWhen}
+}
+
+// emu is a running emulator with a client signed in as the tenant's admin.
+type emu struct {
+	t      *testing.T
+	inst   *embedded.Instance
+	clock  *emulator.ManualClock
+	client *client.Client
+	src    export.ClientSource
+}
+
+type emuOptions struct {
+	faults   emulator.FaultConfig
+	pageSize int
+	// maxAttempts bounds the client's sends per call (default: the client's).
+	maxAttempts int
+}
+
+// startEmu loads snap into an emulator with throttling off and a manual
+// clock, and returns an admin client whose waits return at once.
+func startEmu(t *testing.T, snap *emulator.Snapshot, o emuOptions) *emu {
+	t.Helper()
+	clock := emulator.NewManualClock(seed.DemoNow())
+	inst, err := embedded.Start(context.Background(), embedded.Options{
+		Snapshot: snap,
+		Emulator: emulator.Options{
+			Clock:    clock,
+			Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff},
+			Faults:   o.faults,
+			PageSize: o.pageSize,
+		},
+	})
+	if err != nil {
+		t.Fatalf("start emulator: %v", err)
+	}
+	t.Cleanup(func() { inst.Close() })
+	admin, ok := embedded.AdminUser(snap)
+	if !ok {
+		t.Fatal("snapshot has no admin user")
+	}
+	e := &emu{t: t, inst: inst, clock: clock}
+	e.client = e.newClient(admin.ID, o.maxAttempts)
+	e.src = export.ClientSource{Client: e.client, Admin: true}
+	return e
+}
+
+// newClient signs in as principal with a token of the right audience for
+// each host; retries and 429 waits do not wait real time.
+func (e *emu) newClient(principal api.PrincipalID, maxAttempts int) *client.Client {
+	e.t.Helper()
+	ep, err := client.EndpointsFor(client.Public)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	c, err := client.New(client.Config{
+		Endpoints: ep.WithBaseURL(e.inst.URL),
+		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
+			return e.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
+		}),
+		MaxAttempts: maxAttempts,
+		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// control calls an emulator control path and decodes its JSON answer into out (when not nil).
+func (e *emu) control(method, path string, out any) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.inst.URL+path, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		e.t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, buf.String())
+	}
+	if out != nil {
+		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
+			e.t.Fatalf("%s %s: %v", method, path, err)
+		}
+	}
+}
+
+// setFaults replaces the emulator's fault rules.
+func (e *emu) setFaults(spec string) {
+	e.t.Helper()
+	if _, err := emulator.ParseFaults(spec); err != nil {
+		e.t.Fatal(err)
+	}
+	e.control(http.MethodPost, "/_emulator/faults?spec="+url.QueryEscape(spec), nil)
+}
+
+// requestEntry is one line of GET /_emulator/requests.
+type requestEntry struct {
+	Seq    uint64 `json:"seq"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Query  string `json:"query"`
+	Status int    `json:"status"`
+	Fault  string `json:"fault"`
+}
+
+// requests returns the API requests logged after seq (identity calls excluded).
+func (e *emu) requests(after uint64) []requestEntry {
+	e.t.Helper()
+	var out struct {
+		Value []struct {
+			requestEntry
+			Kind string `json:"kind"`
+		} `json:"value"`
+	}
+	e.control(http.MethodGet, "/_emulator/requests", &out)
+	var reqs []requestEntry
+	for _, r := range out.Value {
+		if r.Kind == "api" && r.Seq > after {
+			reqs = append(reqs, r.requestEntry)
+		}
+	}
+	return reqs
+}
+
+// lastSeq is the sequence number of the newest logged request (0 for none).
+func (e *emu) lastSeq() uint64 {
+	e.t.Helper()
+	var out struct {
+		Value []requestEntry `json:"value"`
+	}
+	e.control(http.MethodGet, "/_emulator/requests?limit=1", &out)
+	if len(out.Value) == 0 {
+		return 0
+	}
+	return out.Value[0].Seq
+}
+
+// totalCalls sums the admitted calls of every identity (GET /_emulator/stats).
+func (e *emu) totalCalls() int {
+	e.t.Helper()
+	var out struct {
+		Identities map[string]emulator.Stats `json:"identities"`
+	}
+	e.control(http.MethodGet, "/_emulator/stats", &out)
+	n := 0
+	for _, s := range out.Identities {
+		n += s.Calls
+	}
+	return n
+}
+
+// advance moves the emulator clock, so that a change made next gets a new
+// lastModifiedTime.
+func (e *emu) advance(d time.Duration) { e.clock.Advance(d) }
+
+// ---- Git ----
+
+// gitEnv isolates the git CLI from the machine: no system or global
+// configuration, a throwaway HOME, and no prompts.
+func gitEnv(t *testing.T) []string {
+	t.Helper()
+	home := t.TempDir()
+	env := make([]string, 0, len(os.Environ())+4)
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "GIT_CONFIG_NOSYSTEM=1", "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_TERMINAL_PROMPT=0")
+}
+
+// gitTry runs the git CLI in dir and returns stdout, or an error with stderr.
+func gitTry(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command("git", append([]string{"-c", "user.name=Export Test", "-c", "user.email=export-test@example.invalid"}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = gitEnv(t)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return stdout.String(), fmt.Errorf("git %s (in %s): %v: %s", strings.Join(args, " "), dir, err, stderr.String())
+	}
+	return stdout.String(), nil
+}
+
+// git runs the git CLI in dir; a failure fails the test.
+func git(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	out, err := gitTry(t, dir, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// fsckStrict insists that git fsck --strict finds nothing wrong in dir.
+func fsckStrict(t *testing.T, dir string) {
+	t.Helper()
+	out, err := gitTry(t, dir, "fsck", "--strict", "--no-dangling", "--no-progress")
+	if err != nil || strings.TrimSpace(out) != "" {
+		t.Errorf("git fsck --strict in %s: %v\n%s", dir, err, out)
+	}
+}
+
+// newRepo opens (creates) a repository in a fresh directory; git fsck
+// --strict runs on it when the test ends, whatever the test did.
+func newRepo(t *testing.T, bare bool) *repo.Repo {
+	t.Helper()
+	return openRepoAt(t, filepath.Join(t.TempDir(), "backup"), bare)
+}
+
+// openRepoAt opens the repository at dir (creating it) and checks it with
+// git fsck --strict when the test ends.
+func openRepoAt(t *testing.T, dir string, bare bool) *repo.Repo {
+	t.Helper()
+	rp, err := repo.Open(context.Background(), dir, repo.OpenOptions{Bare: bare})
+	if err != nil {
+		t.Fatalf("open repository %s: %v", dir, err)
+	}
+	t.Cleanup(func() { fsckStrict(t, dir) })
+	return rp
+}
+
+// exportOpts are the options every test starts from: a fixed author and time.
+func exportOpts(envs ...api.EnvName) export.Options {
+	o := export.Options{Author: testAuthor(), Concurrency: 4}
+	for _, e := range envs {
+		o.Envs = append(o.Envs, string(e))
+	}
+	if len(envs) == 0 {
+		o.AllEnvs = true
+	}
+	return o
+}
+
+// runExport takes the repository lock, as the CLI does, and runs an export.
+func runExport(t *testing.T, src export.Source, rp *repo.Repo, opts export.Options) (*export.Result, error) {
+	t.Helper()
+	unlock, err := rp.Lock(context.Background())
+	if err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	defer unlock()
+	return export.Run(context.Background(), src, rp, opts, nil)
+}
+
+// mustExport is runExport that fails the test on error.
+func mustExport(t *testing.T, src export.Source, rp *repo.Repo, opts export.Options) *export.Result {
+	t.Helper()
+	res, err := runExport(t, src, rp, opts)
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	return res
+}
+
+func head(t *testing.T, rp *repo.Repo, branch string) plumbing.Hash {
+	t.Helper()
+	h, err := rp.Head(context.Background(), branch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func treeHash(t *testing.T, rp *repo.Repo, commit plumbing.Hash) plumbing.Hash {
+	t.Helper()
+	tr, err := rp.ReadTree(context.Background(), commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr.Hash()
+}
+
+// treeFiles reads every file of commit: path → content.
+func treeFiles(t *testing.T, rp *repo.Repo, commit plumbing.Hash) map[string][]byte {
+	t.Helper()
+	ctx := context.Background()
+	tr, err := rp.ReadTree(ctx, commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	err = tr.Walk("", func(p string, h plumbing.Hash) error {
+		b, err := rp.ReadBlob(ctx, h)
+		if err != nil {
+			return err
+		}
+		files[p] = b
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// blobHashes reads every file of commit: path → blob hash.
+func blobHashes(t *testing.T, rp *repo.Repo, commit plumbing.Hash) map[string]plumbing.Hash {
+	t.Helper()
+	tr, err := rp.ReadTree(context.Background(), commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]plumbing.Hash{}
+	if err := tr.Walk("", func(p string, h plumbing.Hash) error { out[p] = h; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// flowDirOf is the tree directory of a flow.
+func flowDirOf(env api.EnvName, flow api.FlowName) string {
+	return "environments/" + string(env) + "/flows/" + strings.ToLower(string(flow)) + "/"
+}
+
+// flowFiles picks a flow's files out of a tree: file name → content.
+func flowFiles(files map[string][]byte, env api.EnvName, flow api.FlowName) map[string][]byte {
+	dir := flowDirOf(env, flow)
+	out := map[string][]byte{}
+	for p, b := range files {
+		if strings.HasPrefix(p, dir) {
+			out[strings.TrimPrefix(p, dir)] = b
+		}
+	}
+	return out
+}
+
+// commitCount counts the commits reachable from branch in dir (git CLI).
+func commitCount(t *testing.T, dir, branch string) int {
+	t.Helper()
+	out := strings.TrimSpace(git(t, dir, "rev-list", "--count", branch))
+	var n int
+	if _, err := fmt.Sscanf(out, "%d", &n); err != nil {
+		t.Fatalf("rev-list --count: %q", out)
+	}
+	return n
+}
+
+// commitMessage is the full message of commit in dir (git CLI).
+func commitMessage(t *testing.T, dir string, commit string) string {
+	t.Helper()
+	return git(t, dir, "log", "-1", "--format=%B", commit)
+}
+
+// demoFlows returns the demo seed's flows of env that the admin list shows
+// without --include-deleted, by name.
+func demoFlows(snap *emulator.Snapshot, env api.EnvName) map[api.FlowName]emulator.Flow {
+	out := map[api.FlowName]emulator.Flow{}
+	for _, f := range snap.Flows {
+		if f.Environment == env && f.DeletedTime == nil {
+			out[f.Name] = f
+		}
+	}
+	return out
+}
+
+// refNames lists display names of refs, in order.
+func refNames(refs []export.FlowRef) []string {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		out = append(out, r.DisplayName)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ---- changing the service the way makers do ----
+
+// flowOf finds a flow of snap.
+func flowOf(t *testing.T, snap *emulator.Snapshot, env api.EnvName, flow api.FlowName) emulator.Flow {
+	t.Helper()
+	for _, f := range snap.Flows {
+		if f.Environment == env && strings.EqualFold(string(f.Name), string(flow)) {
+			return f
+		}
+	}
+	t.Fatalf("flow %s/%s is not in the snapshot", env, flow)
+	return emulator.Flow{}
+}
+
+// asCreator returns a client signed in as the flow's creator (user-scope
+// writes need an owner).
+func (e *emu) asCreator(snap *emulator.Snapshot, env api.EnvName, flow api.FlowName) *client.Client {
+	e.t.Helper()
+	return e.newClient(flowOf(e.t, snap, env, flow).Creator, 0)
+}
+
+// rename changes a flow's display name through the API, a minute later
+// than the last change so that lastModifiedTime moves.
+func (e *emu) rename(snap *emulator.Snapshot, env api.EnvName, flow api.FlowName, name string) {
+	e.t.Helper()
+	e.advance(time.Minute)
+	if _, err := e.asCreator(snap, env, flow).UpdateFlow(context.Background(), env, flow, api.FlowProperties{DisplayName: name}); err != nil {
+		e.t.Fatalf("rename %s: %v", flow, err)
+	}
+}
+
+// changeDefinition saves the flow with a different definition description.
+func (e *emu) changeDefinition(snap *emulator.Snapshot, env api.EnvName, flow api.FlowName, description string) {
+	e.t.Helper()
+	ctx := context.Background()
+	e.advance(time.Minute)
+	f, err := e.client.AdminGetFlow(ctx, env, flow, true)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var def map[string]json.RawMessage
+	if err := json.Unmarshal(f.Properties.Definition, &def); err != nil {
+		e.t.Fatal(err)
+	}
+	def["description"], _ = json.Marshal(description)
+	raw, _ := json.Marshal(def)
+	props := api.FlowProperties{Definition: raw, ConnectionReferences: f.Properties.ConnectionReferences}
+	if _, err := e.asCreator(snap, env, flow).UpdateFlow(ctx, env, flow, props); err != nil {
+		e.t.Fatalf("change definition of %s: %v", flow, err)
+	}
+}
+
+// deleteFlow deletes a flow as admin (soft for ordinary flows).
+func (e *emu) deleteFlow(env api.EnvName, flow api.FlowName) {
+	e.t.Helper()
+	e.advance(time.Minute)
+	if _, err := e.client.DeleteFlow(context.Background(), env, flow, true); err != nil {
+		e.t.Fatalf("delete %s: %v", flow, err)
+	}
+}
+
+// minimalDefinition is a flow with a schedule and one Compose action: it
+// needs no connection.
+const minimalDefinition = `{
+  "$schema": "https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",
+  "contentVersion": "1.0.0.0",
+  "parameters": {
+    "$connections": {"defaultValue": {}, "type": "Object"},
+    "$authentication": {"defaultValue": {}, "type": "SecureObject"}
+  },
+  "triggers": {"Recurrence": {"type": "Recurrence", "recurrence": {"frequency": "Day", "interval": 1}}},
+  "actions": {"Compose": {"type": "Compose", "inputs": "hello", "runAfter": {}}}
+}`
+
+// createFlow creates a connection-less flow as principal and returns its name.
+func (e *emu) createFlow(env api.EnvName, principal api.PrincipalID, displayName string) api.FlowName {
+	e.t.Helper()
+	e.advance(time.Minute)
+	f, err := e.newClient(principal, 0).CreateFlow(context.Background(), env, api.FlowProperties{
+		DisplayName: displayName, State: api.StateStopped, Definition: json.RawMessage(minimalDefinition),
+		ConnectionReferences: map[string]api.ConnectionReference{},
+	})
+	if err != nil {
+		e.t.Fatalf("create flow %q: %v", displayName, err)
+	}
+	return f.Name
+}
