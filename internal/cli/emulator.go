@@ -71,7 +71,8 @@ func emulatorCommand(g *globalOptions) *ucli.Command {
 			Usage: "print a bearer token for a principal of a running emulator",
 			Flags: []ucli.Flag{
 				&ucli.StringFlag{Name: "url", Value: "http://127.0.0.1:8787", Usage: "the emulator's URL", EnvVars: []string{"FLOWSYNC_API_URL"}, Destination: &tok.URL},
-				&ucli.StringFlag{Name: "principal", Usage: "principal object id or user principal name (default: the first admin user)", Destination: &tok.Principal},
+				&ucli.StringFlag{Name: "principal", Usage: "object id, user principal name, display name or application id (default: the first admin user)", Destination: &tok.Principal},
+				&ucli.StringFlag{Name: "audience", Value: "flow", Usage: "flow, or powerapps for FLOWSYNC_POWERAPPS_TOKEN", Destination: &tok.Audience},
 			},
 			Action: func(c *ucli.Context) error { return runEmulatorToken(c.Context, g, tok) },
 		}},
@@ -149,6 +150,7 @@ func runEmulator(ctx context.Context, g *globalOptions, o emulatorOptions) error
 	if admin, ok := embedded.AdminUser(dump); ok {
 		fmt.Fprintf(out, "\nTry:\n  export FLOWSYNC_API_URL=%s FLOWSYNC_AUTH=token\n", inst.URL)
 		fmt.Fprintf(out, "  export FLOWSYNC_TOKEN=$(flowsync emulator token --url %s --principal %s)\n", inst.URL, admin.UPN)
+		fmt.Fprintf(out, "  export FLOWSYNC_POWERAPPS_TOKEN=$(flowsync emulator token --url %s --principal %s --audience powerapps)\n", inst.URL, admin.UPN)
 		fmt.Fprintf(out, "  flowsync envs\n")
 	}
 	fmt.Fprintf(out, "\nControl paths: %s/_emulator/{state,stats,requests,reset,seed,clock/advance,faults,token}\nPress Ctrl-C to stop.\n", inst.URL)
@@ -210,6 +212,13 @@ func loadFlows(base *emulator.Snapshot, paths []string, env string) (*emulator.S
 type emulatorTokenOptions struct {
 	URL       string
 	Principal string
+	Audience  string // flow or powerapps
+}
+
+// Token audiences by the short names the token command takes.
+var tokenAudiences = map[string]string{
+	"flow":      "https://service.flow.microsoft.com/",
+	"powerapps": "https://service.powerapps.com/",
 }
 
 func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOptions) error {
@@ -217,34 +226,90 @@ func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOpti
 	if err != nil || base.Scheme == "" || base.Host == "" {
 		return usagef("--url: %q is not an absolute URL such as http://127.0.0.1:8787", o.URL)
 	}
+	aud, ok := tokenAudiences[o.Audience]
+	if !ok {
+		return usagef("--audience: %q: want flow (flows, environments) or powerapps (connections, connectors, admin environment list)", o.Audience)
+	}
 	hc, err := g.httpClient()
 	if err != nil {
 		return err
 	}
 	hc.Timeout = 30 * time.Second
-	u := base.JoinPath("/_emulator/token")
-	if o.Principal != "" {
-		u.RawQuery = url.Values{"principal": {o.Principal}}.Encode()
+	call := func(method, path string, q url.Values, v any) error {
+		u := base.JoinPath(path)
+		u.RawQuery = q.Encode()
+		req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return fmt.Errorf("emulator at %s (is it running?): %w", base.Redacted(), err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("emulator at %s: %s %s: %s", base.Redacted(), method, path, strings.TrimSpace(string(body)))
+		}
+		return json.Unmarshal(body, v)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("ask the emulator at %s for a token (is it running?): %w", base.Redacted(), err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("emulator at %s refused a token for %q: %s %s", base.Redacted(), o.Principal, resp.Status, strings.TrimSpace(string(body)))
+	id := o.Principal
+	if !looksLikeGUID(id) {
+		var snap emulator.Snapshot
+		if err := call(http.MethodGet, "/_emulator/state", nil, &snap); err != nil {
+			return err
+		}
+		p, err := findPrincipal(&snap, id)
+		if err != nil {
+			return err
+		}
+		id = string(p.ID)
 	}
 	var t struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.Unmarshal(body, &t); err != nil || t.AccessToken == "" {
+	if err := call(http.MethodPost, "/_emulator/token", url.Values{"principal": {id}, "audience": {aud}}, &t); err != nil {
+		return err
+	}
+	if t.AccessToken == "" {
 		return fmt.Errorf("emulator at %s answered no token", base.Redacted())
 	}
 	_, err = fmt.Fprintln(g.io.Out, t.AccessToken)
 	return err
+}
+
+// findPrincipal finds a principal by user principal name, e-mail, display
+// name or application id; "" means the first admin user.
+func findPrincipal(s *emulator.Snapshot, name string) (emulator.Principal, error) {
+	if name == "" {
+		if p, ok := embedded.AdminUser(s); ok {
+			return p, nil
+		}
+		return emulator.Principal{}, fmt.Errorf("the emulator has no admin user: name a principal with --principal")
+	}
+	for _, p := range s.Principals {
+		for _, v := range []string{p.UPN, p.Email, p.DisplayName, p.AppID} {
+			if v != "" && strings.EqualFold(v, name) {
+				return p, nil
+			}
+		}
+	}
+	return emulator.Principal{}, fmt.Errorf("no principal %q in the emulator: name one by object id, user principal name, e-mail, display name or application id", name)
+}
+
+func looksLikeGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", r):
+			return false
+		}
+	}
+	return true
 }

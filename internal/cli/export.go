@@ -48,7 +48,7 @@ func exportCommand(g *globalOptions) *ucli.Command {
 		Usage:     "back up every flow of environments into a Git repository",
 		UsageText: "flowsync export --repo DIR (--env ENV ... | --all-envs) [options]",
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "repo", Usage: "local Git repository (created when absent)", Required: true, Destination: &o.Repo, EnvVars: []string{"FLOWSYNC_REPO"}},
+			&ucli.StringFlag{Name: "repo", Usage: "local Git repository (created when absent)", Destination: &o.Repo, EnvVars: []string{"FLOWSYNC_REPO"}},
 			&ucli.BoolFlag{Name: "bare", Usage: "create the repository bare when it does not exist", Destination: &o.Bare},
 			&ucli.StringSliceFlag{Name: "env", Usage: "environment name, GUID or display name (repeatable)", Destination: &envs},
 			&ucli.BoolFlag{Name: "all-envs", Usage: "every environment the identity can see", Destination: &o.AllEnvs},
@@ -87,6 +87,8 @@ func exportCommand(g *globalOptions) *ucli.Command {
 
 func (o exportOptions) validate() error {
 	switch {
+	case o.Repo == "":
+		return usagef("export: --repo DIR is required (a local Git repository, created when absent)")
 	case len(o.Envs) == 0 && !o.AllEnvs:
 		return usagef("export: name environments with --env ENV (repeatable) or pass --all-envs")
 	case len(o.Envs) > 0 && o.AllEnvs:

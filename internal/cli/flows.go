@@ -24,11 +24,14 @@ func flowsCommand(g *globalOptions) *ucli.Command {
 		Name:  "flows",
 		Usage: "list the flows of an environment",
 		Flags: []ucli.Flag{
-			&ucli.StringFlag{Name: "env", Usage: "environment name or display name", Required: true, Destination: &o.Env},
+			&ucli.StringFlag{Name: "env", Usage: "environment name or display name", Destination: &o.Env},
 			&ucli.BoolFlag{Name: "admin", Usage: "use the admin list (every flow of the environment)", Destination: &o.Admin},
 			&ucli.BoolFlag{Name: "include-deleted", Usage: "with --admin: also soft-deleted flows", Destination: &o.IncludeDeleted},
 		},
 		Action: func(c *ucli.Context) error {
+			if o.Env == "" {
+				return usagef("flows: --env ENV is required (an environment name or display name)")
+			}
 			if o.IncludeDeleted && !o.Admin {
 				return usagef("flows: --include-deleted needs --admin")
 			}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
@@ -168,7 +169,7 @@ func (g *globalOptions) connect() (*session, error) {
 			return nil, err
 		}
 	}
-	reg, err := pacer.NewRegistry(pacer.Config{Calls: g.RateLimit, Writes: g.WriteLimit}, pacer.DefaultHistoryFile)
+	reg, err := pacer.NewRegistry(pacer.Config{Calls: g.RateLimit, Writes: g.WriteLimit}, g.historyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +185,15 @@ func (g *globalOptions) connect() (*session, error) {
 		return nil, err
 	}
 	return &session{Client: c, Tokens: src, Pacers: reg}, nil
+}
+
+// historyFile places the pacers' send history in FLOWSYNC_CACHE_DIR when
+// set, else in the user's cache directory.
+func (g *globalOptions) historyFile(identity string) (string, error) {
+	if dir := g.getenv("FLOWSYNC_CACHE_DIR"); dir != "" {
+		return filepath.Join(dir, "pacer", pacer.HistoryFileName(identity)), nil
+	}
+	return pacer.DefaultHistoryFile(identity)
 }
 
 // credential builds the token source --auth describes.

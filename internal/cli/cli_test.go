@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/emulator"
+	"github.com/flowsync/flowsync/internal/emulator/embedded"
+	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/token"
+)
+
+// run calls Main in-process with the given environment and returns the exit
+// code and what it printed.
+func run(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	getenv := func(k string) string { return env[k] }
+	code := Main(context.Background(), append([]string{"flowsync"}, args...), IO{In: strings.NewReader(""), Out: &out, Err: &errOut, Getenv: getenv})
+	return code, out.String(), errOut.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string // in stderr
+	}{
+		{"unknown flag", []string{"--bogus", "envs"}, "bogus"},
+		{"bad output", []string{"--output", "xml", "envs"}, "--output"},
+		{"bad cloud", []string{"--cloud", "mars", "envs"}, "--cloud"},
+		{"bad rate limit", []string{"--rate-limit", "5per60", "envs"}, "--rate-limit"},
+		{"bad write limit", []string{"--write-limit", "0/1s", "envs"}, "--write-limit"},
+		{"bad auth", []string{"--auth", "password", "envs"}, "--auth"},
+		{"bad api url", []string{"--api-url", "not a url", "envs"}, "--api-url"},
+		{"verbose and quiet", []string{"--verbose", "--quiet", "envs"}, "exclude"},
+		{"export without repo", []string{"export", "--env", "x"}, "repo"},
+		{"export without env", []string{"export", "--repo", "x"}, "--all-envs"},
+		{"export env and all", []string{"export", "--repo", "x", "--env", "a", "--all-envs"}, "exclude"},
+		{"export remote without push", []string{"export", "--repo", "x", "--all-envs", "--remote", "file:///x"}, "--push"},
+		{"export bad author", []string{"export", "--repo", "x", "--all-envs", "--author", "nobody"}, "--author"},
+		{"export bad scope", []string{"export", "--repo", "x", "--all-envs", "--scope", "root"}, "--scope"},
+		{"export bad recipient", []string{"export", "--repo", "x", "--all-envs", "--encrypt-to", "age1nope"}, "--encrypt-to"},
+		{"export deleted as user", []string{"export", "--repo", "x", "--all-envs", "--scope", "user", "--include-deleted"}, "admin"},
+		{"flows without env", []string{"flows"}, "env"},
+		{"flows deleted without admin", []string{"flows", "--env", "x", "--include-deleted"}, "--admin"},
+		{"envs argument", []string{"envs", "extra"}, "no arguments"},
+		{"emulator bad throttle", []string{"emulator", "--throttle", "fast"}, "--throttle"},
+		{"emulator bad calls", []string{"emulator", "--calls", "x"}, "--calls"},
+		{"emulator bad faults", []string{"emulator", "--faults", "explode:p=2"}, "--faults"},
+		{"emulator bad seed", []string{"emulator", "--seed", "nope"}, "--seed"},
+		{"token bad audience", []string{"emulator", "token", "--audience", "graph"}, "--audience"},
+		{"missing token", []string{"--auth", "token", "envs"}, "FLOWSYNC_TOKEN"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, nil, tt.args...)
+			if code != ExitUsage {
+				t.Fatalf("exit %d, want %d (usage); stderr:\n%s", code, ExitUsage, stderr)
+			}
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("stderr does not name %q:\n%s", tt.want, stderr)
+			}
+		})
+	}
+}
+
+func TestVersion(t *testing.T) {
+	code, out, _ := run(t, nil, "--version")
+	if code != 0 || !strings.Contains(out, Version) {
+		t.Fatalf("exit %d, output %q", code, out)
+	}
+}
+
+// startEmulator runs the demo tenant on loopback without throttling and
+// returns its URL and an environment with tokens for the admin user.
+func startEmulator(t *testing.T) (*embedded.Instance, map[string]string) {
+	t.Helper()
+	inst, err := embedded.Start(context.Background(), embedded.Options{
+		Seed:     seed.NameDemo,
+		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Close() })
+	flowTok, err := inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["flow"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	paTok, err := inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["powerapps"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inst, map[string]string{
+		"FLOWSYNC_TOKEN":           flowTok,
+		"FLOWSYNC_POWERAPPS_TOKEN": paTok,
+		"FLOWSYNC_CACHE_DIR":       t.TempDir(),
+	}
+}
+
+func TestEnvsAndFlowsJSON(t *testing.T) {
+	inst, env := startEmulator(t)
+	code, out, stderr := run(t, env, "--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", "json", "envs", "--admin")
+	if code != 0 {
+		t.Fatalf("envs: exit %d: %s", code, stderr)
+	}
+	var envs []api.Environment
+	if err := json.Unmarshal([]byte(out), &envs); err != nil {
+		t.Fatalf("envs output is not JSON: %v\n%s", err, out)
+	}
+	want := map[api.EnvName]bool{seed.DemoEnvDefault: true, seed.DemoEnvDev: true, seed.DemoEnvTest: true, seed.DemoEnvProd: true}
+	if len(envs) != len(want) {
+		t.Fatalf("got %d environments, want %d", len(envs), len(want))
+	}
+	for _, e := range envs {
+		if !want[e.Name] {
+			t.Errorf("unexpected environment %s", e.Name)
+		}
+	}
+
+	code, out, stderr = run(t, env, "--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "flows", "--admin", "--env", "Contoso Dev")
+	if code != 0 {
+		t.Fatalf("flows: exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(out, string(seed.DemoFlowInvoiceApproval)) || !strings.Contains(out, "Invoice approval") {
+		t.Errorf("flows output lacks the invoice approval flow:\n%s", out)
+	}
+	code, _, stderr = run(t, env, "--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "flows", "--admin", "--env", "No such env")
+	if code != ExitFailure || !strings.Contains(stderr, `"No such env" not found`) {
+		t.Errorf("unknown env: exit %d, stderr %s", code, stderr)
+	}
+}
+
+func TestExportCommand(t *testing.T) {
+	inst, env := startEmulator(t)
+	dir := filepath.Join(t.TempDir(), "backup")
+	args := []string{"--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "export", "--repo", dir, "--env", "Contoso Prod", "--env", string(seed.DemoEnvTest)}
+	code, out, stderr := run(t, env, args...)
+	if code != 0 {
+		t.Fatalf("export: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "committed ") {
+		t.Errorf("first export did not commit:\n%s", out)
+	}
+	code, out, stderr = run(t, env, args...)
+	if code != 0 || !strings.Contains(out, "nothing committed") {
+		t.Fatalf("second export: exit %d\n%s%s", code, out, stderr)
+	}
+	git := exec.Command("git", "-C", dir, "log", "--format=%s")
+	logOut, err := git.CombinedOutput()
+	if err != nil {
+		t.Fatalf("git log: %v\n%s", err, logOut)
+	}
+	if n := strings.Count(strings.TrimSpace(string(logOut)), "\n") + 1; n != 1 {
+		t.Errorf("%d commits, want 1:\n%s", n, logOut)
+	}
+	if fsck, err := exec.Command("git", "-C", dir, "fsck", "--strict").CombinedOutput(); err != nil {
+		t.Errorf("git fsck --strict: %v\n%s", err, fsck)
+	}
+}
+
+func TestEmulatorCommandAndToken(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var errOut bytes.Buffer
+	go func() {
+		code := Main(ctx, []string{"flowsync", "emulator", "--addr", "127.0.0.1:0", "--seed", "demo", "--throttle", "off"},
+			IO{Out: pw, Err: &errOut, Getenv: func(string) string { return "" }})
+		pw.Close()
+		done <- code
+	}()
+	sc := bufio.NewScanner(pr)
+	if !sc.Scan() {
+		t.Fatalf("emulator printed nothing: %s", errOut.String())
+	}
+	first := sc.Text()
+	const prefix = "flowsync emulator listening on "
+	if !strings.HasPrefix(first, prefix) {
+		t.Fatalf("first line %q", first)
+	}
+	url := strings.Fields(strings.TrimPrefix(first, prefix))[0]
+	go io.Copy(io.Discard, pr) // keep the emulator's output flowing
+
+	code, out, stderr := run(t, nil, "emulator", "token", "--url", url, "--principal", "dana.whitfield@contoso.onmicrosoft.com")
+	if code != 0 {
+		t.Fatalf("token: exit %d: %s", code, stderr)
+	}
+	claims, err := token.Parse(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claims.ObjectID != string(seed.DemoAdmin) || claims.Audience != tokenAudiences["flow"] {
+		t.Errorf("claims %+v", claims)
+	}
+	code, out, stderr = run(t, map[string]string{"FLOWSYNC_TOKEN": strings.TrimSpace(out), "FLOWSYNC_CACHE_DIR": t.TempDir()},
+		"--api-url", url, "--auth", "token", "--rate-limit", "1000/1s", "envs")
+	if code != 0 || !strings.Contains(out, "Contoso Dev") {
+		t.Fatalf("envs against the standalone emulator: exit %d\n%s%s", code, out, stderr)
+	}
+	code, _, stderr = run(t, nil, "emulator", "token", "--url", url, "--principal", "nobody@example.invalid")
+	if code != ExitFailure || !strings.Contains(stderr, "no principal") {
+		t.Errorf("unknown principal: exit %d: %s", code, stderr)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Errorf("emulator exit %d: %s", code, errOut.String())
+	}
+}
