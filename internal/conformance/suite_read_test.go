@@ -614,11 +614,11 @@ const unknownEnv api.EnvName = "00000000-0000-4000-8000-00000000dead"
 func (s *suite) accessErrors(t *testing.T) {
 	s.need(t, s.fx.Env != "", "environment")
 	tests := []struct {
-		name string
-		role Role
+		name    string
+		role    Role
 		foreign bool // the case needs Fixtures.ForeignFlow
-		call func(t *testing.T, c *client.Client) error
-		want error
+		call    func(t *testing.T, c *client.Client) error
+		want    error
 	}{
 		{"app token on a user-scope path", RoleApp, false, func(t *testing.T, c *client.Client) error {
 			_, err := c.ListFlows(t.Context(), s.fx.Env, client.ListFlowsOptions{})

@@ -423,4 +423,3 @@ func duplicates(names []string) []string {
 	sort.Strings(out)
 	return out
 }
-
