@@ -12,6 +12,7 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -380,6 +381,8 @@ type flowJob struct {
 	sum  api.Flow
 	prev *prevFlow
 	meta *storedMeta // previous flow.json and references, read by the writer
+	// unsealed: the stored definition has placeholders but no secrets.age.
+	unsealed bool
 }
 
 type flowOut struct {
@@ -418,6 +421,11 @@ func (w *writer) exportEnvironment(ctx context.Context, l listing) error {
 			// flow its metadata, and an unmodified flow its sealed secrets.
 			if m, err := w.readStoredMeta(ctx, pf); err == nil {
 				j.meta = m
+			}
+			if w.opts.Incremental && w.opts.Sealer != nil && !hasFiles(&pf, SecretsFileName) {
+				// Stored by an export without --encrypt-to: secrets it
+				// redacted were never sealed, so the flow is read again.
+				j.unsealed = w.hasPlaceholders(ctx, pf)
 			}
 		}
 		jobs = append(jobs, j)
@@ -598,6 +606,22 @@ func (w *writer) readStoredMeta(ctx context.Context, pf prevFlow) (*storedMeta, 
 		}
 	}
 	return m, nil
+}
+
+// hasPlaceholders reports whether a stored definition had secrets redacted
+// (writer goroutine only). When it cannot tell, it says yes: reading the
+// flow again is the safe side.
+func (w *writer) hasPlaceholders(ctx context.Context, pf prevFlow) bool {
+	h, ok := pf.files[DefinitionFileName]
+	if !ok {
+		return false
+	}
+	b, err := w.rp.ReadBlob(ctx, h)
+	if err != nil {
+		return true
+	}
+	paths, err := secrets.Placeholders(b)
+	return err != nil || len(paths) > 0
 }
 
 // commitMessage summarizes the run: counts, then the flows added, changed

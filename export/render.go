@@ -111,7 +111,7 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 	name := j.sum.Name
 	deleted := j.sum.Properties.State == api.StateDeleted
 
-	if opts.Incremental && j.meta != nil && j.prev != nil && !deleted &&
+	if opts.Incremental && j.meta != nil && j.prev != nil && !deleted && !j.unsealed &&
 		j.meta.LastModifiedTime != "" && j.meta.LastModifiedTime == j.sum.Properties.LastModifiedTime &&
 		hasFiles(j.prev, DefinitionFileName, ConnectionsFileName) {
 		// The definition cannot have changed without lastModifiedTime
@@ -132,7 +132,12 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 		if err := out.render(f, FlowFileName, PermissionsFileName); err != nil {
 			return out
 		}
-		out.reuse = reuse(j.prev, DefinitionFileName, ConnectionsFileName, SecretsFileName)
+		// secrets.age goes with --encrypt-to, as in a full export.
+		keep := []string{DefinitionFileName, ConnectionsFileName}
+		if opts.Sealer != nil {
+			keep = append(keep, SecretsFileName)
+		}
+		out.reuse = reuse(j.prev, keep...)
 		out.outcome = OutcomeReused
 		return out
 	}
