@@ -330,3 +330,12 @@ func assertSameJSON(t *testing.T, what string, want, got []byte) {
 		t.Errorf("%s (-want +got):\n%s", what, diff)
 	}
 }
+
+func newAgeIdentity(t *testing.T) *age.X25519Identity {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
