@@ -307,7 +307,7 @@ func (r recordingTokens) Token(ctx context.Context, scope string) (string, error
 	return tok, err
 }
 
-var sigValueRE = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_])sig=([^&"'\s#\\<>]*)`)
+var sigValueRE = regexp.MustCompile(`(?i)(?:^|[^a-z0-9_]|%26|\\u0026)sig=([^&"'\s#\\<>]*)`)
 
 // noSecretsInLogs checks what every client of the run logged: no token, no
 // sig= value other than the redaction placeholder, no signature seen in a
@@ -321,16 +321,28 @@ func (s *suite) noSecretsInLogs(t *testing.T) {
 	if len(secrets) == 0 {
 		t.Fatal("no token was handed out: the token source was not wrapped")
 	}
+	for _, l := range leaks(logs, secrets) {
+		t.Errorf("the client logged %s", l)
+	}
+}
+
+// leaks lists what logs betray: any of secrets (value -> what it is), or a
+// sig= value other than the redaction placeholder. It never repeats a
+// secret, only what it is.
+func leaks(logs string, secrets map[string]string) []string {
+	var out []string
 	for v, what := range secrets {
 		if strings.Contains(logs, v) {
-			t.Errorf("the client logged %s", what)
+			out = append(out, what)
 		}
 	}
 	for _, m := range sigValueRE.FindAllStringSubmatch(logs, -1) {
 		if m[1] != "" && m[1] != redact.Placeholder {
-			t.Errorf("the client logged a sig= value (%d characters)", len(m[1]))
+			out = append(out, fmt.Sprintf("a sig= value (%d characters)", len(m[1])))
 		}
 	}
+	sort.Strings(out)
+	return out
 }
 
 // Assertion helpers.
