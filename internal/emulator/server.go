@@ -255,17 +255,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 	entry := logEntry{Time: s.Now(), Method: r.Method, Path: r.URL.Path, Query: safeQuery(r.URL.Query()), Kind: "api"}
+	var resp *response
+	// Deferred so that a connection aborted by a fault (which may panic with
+	// http.ErrAbortHandler) is still logged and its buffer returned.
+	defer func() {
+		if resp != nil {
+			resp.release()
+		}
+		s.book.record(entry)
+		s.log.Debug("emulator request", "method", entry.Method, "path", entry.Path, "identity", entry.Identity, "status", entry.Status)
+	}()
 	fault := s.faults.decide(r.Method, r.URL.Path)
 	if fault != nil {
 		entry.Fault = fault.Kind
 		s.log.Info("emulator fault", "kind", fault.Kind, "method", r.Method, "path", r.URL.Path)
 		if fault.before() {
 			entry.Status = s.applyEarlyFault(w, r, fault)
-			s.book.record(entry)
 			return
 		}
 	}
-	c, resp := s.handle(r)
+	var c *call
+	c, resp = s.handle(r)
 	if c != nil {
 		entry.Identity = c.identity
 		if c.mutated {
@@ -275,15 +285,15 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	entry.Status = resp.status
-	if fault != nil {
-		entry.AppliedStatus = resp.status
-		entry.Status = s.applyLateFault(w, r, fault, resp)
-	} else {
+	if fault == nil {
 		resp.write(w)
+		return
 	}
-	resp.release()
-	s.book.record(entry)
-	s.log.Debug("emulator request", "method", entry.Method, "path", entry.Path, "identity", entry.Identity, "status", entry.Status)
+	entry.AppliedStatus = resp.status
+	if fault.Kind == FaultResetAfterWrite {
+		entry.Status = 0
+	}
+	entry.Status = s.applyLateFault(w, r, fault, resp)
 }
 
 // handle runs the pipeline: route, authenticate, throttle, api-version,
