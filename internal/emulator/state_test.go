@@ -364,3 +364,39 @@ func TestListenPlainClosesOnCancel(t *testing.T) {
 		t.Errorf("server still answers after cancel")
 	}
 }
+
+func TestMintToken(t *testing.T) {
+	e := newEnv(t, emulator.Options{})
+	tests := []struct {
+		principal string
+		want      token.Claims
+	}{
+		{aliceID, token.Claims{Audience: flowAudience, Issuer: "https://sts.windows.net/" + tenant + "/", TenantID: tenant, ObjectID: aliceID,
+			UPN: "alice@example.test", Name: "Alice Maker", Scope: "user_impersonation",
+			IssuedAt: t0.Unix(), NotBefore: t0.Unix(), Expires: t0.Add(time.Hour).Unix()}},
+		{adminID, token.Claims{Audience: flowAudience, Issuer: "https://sts.windows.net/" + tenant + "/", TenantID: tenant, ObjectID: adminID,
+			UPN: "ada@example.test", Name: "Ada Admin", Scope: "user_impersonation", Roles: []string{token.RolePowerPlatformAdmin},
+			IssuedAt: t0.Unix(), NotBefore: t0.Unix(), Expires: t0.Add(time.Hour).Unix()}},
+		{plainSP, token.Claims{Audience: flowAudience, Issuer: "https://sts.windows.net/" + tenant + "/", TenantID: tenant, ObjectID: plainSP,
+			AppID: plainApp, IDType: "app", Name: "Plain app",
+			IssuedAt: t0.Unix(), NotBefore: t0.Unix(), Expires: t0.Add(time.Hour).Unix()}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.principal, func(t *testing.T) {
+			raw, err := e.s.MintToken(api.PrincipalID(tc.principal), flowAudience)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := token.Parse(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("claims (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := e.s.MintToken(groupID, flowAudience); err == nil {
+		t.Errorf("MintToken for a group: no error")
+	}
+}
