@@ -112,8 +112,10 @@ func (p *Pacer) Save() error {
 		Version:  historyVersion,
 		Identity: p.cfg.Identity,
 		Saved:    now.Round(0),
-		Calls:    stripMonotonic(p.calls.live(now)),
-		Writes:   stripMonotonic(p.writes.live(now)),
+		// Calls still in flight are saved as finishing now; Save normally
+		// runs after the last response anyway.
+		Calls:  stripMonotonic(p.calls.live(now)),
+		Writes: stripMonotonic(p.writes.live(now)),
 	}
 	if p.pausedUntil.After(now) {
 		u := p.pausedUntil.Round(0)

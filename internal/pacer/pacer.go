@@ -97,16 +97,19 @@ type Pacer struct {
 }
 
 type waiter struct {
-	write   bool
-	ready   chan struct{} // closed when granted
-	granted bool
-	at      time.Time // grant time, the recorded send time
+	write    bool
+	hold     bool          // Acquire: the call stays in flight until released
+	ready    chan struct{} // closed when granted
+	granted  bool
+	released bool
+	at       time.Time // grant time
 }
 
 // Stats is a snapshot of a Pacer for progress displays.
 type Stats struct {
 	Calls, Writes int64     // calls granted so far, and how many were non-GET
-	Waiting       int       // goroutines blocked in Wait now
+	Waiting       int       // goroutines blocked in Wait or Acquire now
+	InFlight      int       // calls acquired and not released yet
 	Throttled     int64     // Pause calls (429 responses)
 	PausedUntil   time.Time // zero if never paused
 }
@@ -148,11 +151,36 @@ func newPacer(cfg Config) (*Pacer, error) {
 // callers never overbook. Waiters are served first come, first served,
 // except that a read may pass a write held back by the writes window only.
 // If ctx ends first Wait returns ctx.Err() and leaves no reservation.
+//
+// Wait counts the call as received by the server at the instant Wait
+// returns; the margin must cover how much later one call may reach the
+// server than another. Acquire does not depend on that.
 func (p *Pacer) Wait(ctx context.Context, write bool) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	_, err := p.wait(ctx, write, false)
+	return err
+}
+
+// Acquire is Wait for callers that can say when the call ended: the call
+// holds its slot from the grant until release is called (after the response
+// headers arrived or the request failed), and its window is measured from
+// the release. The server received the call somewhere in between, so no
+// delay in sending can overbook the server's windows; the price is one
+// response time per window. release may be called more than once; only the
+// first counts. If ctx ends first Acquire returns ctx.Err(), a nil release
+// and no reservation.
+func (p *Pacer) Acquire(ctx context.Context, write bool) (release func(), err error) {
+	w, err := p.wait(ctx, write, true)
+	if err != nil {
+		return nil, err
 	}
-	w := &waiter{write: write, ready: make(chan struct{})}
+	return func() { p.release(w) }, nil
+}
+
+func (p *Pacer) wait(ctx context.Context, write, hold bool) (*waiter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	w := &waiter{write: write, hold: hold, ready: make(chan struct{})}
 	p.mu.Lock()
 	p.queue = append(p.queue, w)
 	p.dispatch()
@@ -164,7 +192,7 @@ func (p *Pacer) Wait(ctx context.Context, write bool) error {
 	case <-ctx.Done():
 	}
 	if ctx.Err() == nil {
-		return nil
+		return w, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -175,7 +203,25 @@ func (p *Pacer) Wait(ctx context.Context, write bool) error {
 	}
 	p.dispatch()
 	p.notify()
-	return ctx.Err()
+	return nil, ctx.Err()
+}
+
+func (p *Pacer) release(w *waiter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if w.released {
+		return
+	}
+	w.released = true
+	now := p.clock.Now()
+	p.calls.inflight--
+	p.calls.add(now)
+	if w.write {
+		p.writes.inflight--
+		p.writes.add(now)
+	}
+	p.dispatch()
+	p.notify()
 }
 
 // Pause holds every call of the identity until until (or a later pause
@@ -199,6 +245,7 @@ func (p *Pacer) Stats() Stats {
 		Calls:       p.made,
 		Writes:      p.madeWrites,
 		Waiting:     len(p.queue),
+		InFlight:    p.calls.inflight,
 		Throttled:   p.throttled,
 		PausedUntil: p.pausedUntil,
 	}
@@ -220,8 +267,9 @@ func (p *Pacer) Changed() <-chan struct{} {
 // ETA returns when the last of calls more calls, writes of them non-GET,
 // would go if they were all queued now, writes ahead of reads: the time the
 // pacer itself achieves when the work keeps it saturated, given the sends
-// recorded so far and any pause. Goroutines already blocked in Wait are not
-// counted; include them in calls if they are part of the work.
+// recorded so far and any pause; calls in flight are taken to finish now.
+// Goroutines already blocked in Wait are not counted; include them in calls
+// if they are part of the work.
 //
 // With only one kind of call this is the earliest possible finish. With a
 // mix it can be later than a clairvoyant schedule, which would sometimes
@@ -237,15 +285,17 @@ func (p *Pacer) ETA(calls, writes int) time.Time {
 	}
 	writes = min(max(writes, 0), calls)
 	reads := calls - writes
-	cw, ww := p.calls.clone(), p.writes.clone()
+	cw, ww := p.calls.clone(now), p.writes.clone(now)
 	start := later(now, p.pausedUntil)
 	var last time.Time
 	for reads+writes > 0 {
-		slot := later(start, cw.next())
+		cn, _ := cw.next() // nothing is in flight in a clone
+		slot := later(start, cn)
 		if writes > 0 {
 			// As in dispatch: a write held only by the writes window lets
 			// a read take the slot.
-			if ws := later(slot, ww.next()); reads == 0 || !ws.After(slot) {
+			wn, _ := ww.next()
+			if ws := later(slot, wn); reads == 0 || !ws.After(slot) {
 				cw.add(ws)
 				ww.add(ws)
 				writes--
@@ -260,21 +310,26 @@ func (p *Pacer) ETA(calls, writes int) time.Time {
 	return last
 }
 
-// earliest is when a call of the given kind may go, ignoring the queue.
-func (p *Pacer) earliest(write bool) time.Time {
-	t := later(p.pausedUntil, p.calls.next())
-	if write {
-		t = later(t, p.writes.next())
+// earliest is when a call of the given kind may go, ignoring the queue;
+// ok is false while it waits for a call in flight to be released.
+func (p *Pacer) earliest(write bool) (t time.Time, ok bool) {
+	t, ok = p.calls.next()
+	t = later(t, p.pausedUntil)
+	if write && ok {
+		var wt time.Time
+		wt, ok = p.writes.next()
+		t = later(t, wt)
 	}
-	return t
+	return t, ok
 }
 
 // dispatch grants, in queue order, every waiter that may go now, then arms
-// the timer for the next waiter that will be able to. Called with p.mu held
-// after every state change.
+// the timer for the next waiter that will be able to (a waiter held by calls
+// in flight is woken by their release instead). Called with p.mu held after
+// every state change.
 func (p *Pacer) dispatch() {
 	now := p.clock.Now()
-	var nextRead, nextWrite time.Time
+	var wake time.Time
 	readBlocked, writeBlocked := false, false
 	kept := p.queue[:0]
 	for _, w := range p.queue {
@@ -285,55 +340,71 @@ func (p *Pacer) dispatch() {
 			kept = append(kept, w)
 			continue
 		}
-		e := p.earliest(w.write)
-		if e.After(now) {
+		e, ok := p.earliest(w.write)
+		if !ok || e.After(now) {
 			if w.write {
-				writeBlocked, nextWrite = true, e
+				writeBlocked = true
 			} else {
-				readBlocked, nextRead = true, e
+				readBlocked = true
+			}
+			if ok && (wake.IsZero() || e.Before(wake)) {
+				wake = e
 			}
 			kept = append(kept, w)
 			continue
 		}
-		p.record(now, w.write)
-		w.granted, w.at = true, now
-		close(w.ready)
+		p.grant(w, now)
 	}
 	clear(p.queue[len(kept):])
 	p.queue = kept
-
-	var at time.Time
-	switch {
-	case readBlocked && writeBlocked:
-		at = earlier(nextRead, nextWrite)
-	case readBlocked:
-		at = nextRead
-	case writeBlocked:
-		at = nextWrite
-	default:
+	if wake.IsZero() {
 		p.disarm()
 		return
 	}
-	p.arm(at, now)
+	p.arm(wake, now)
+}
+
+func (p *Pacer) grant(w *waiter, now time.Time) {
+	w.granted, w.at = true, now
+	close(w.ready)
+	p.made++
+	if w.write {
+		p.madeWrites++
+	}
+	if w.hold {
+		p.calls.inflight++
+		if w.write {
+			p.writes.inflight++
+		}
+		return
+	}
+	p.record(now, w.write)
 }
 
 func (p *Pacer) record(t time.Time, write bool) {
 	p.calls.add(t)
-	p.made++
 	if write {
 		p.writes.add(t)
-		p.madeWrites++
 	}
 }
 
-// unrecord takes back the send of a waiter that was granted but whose
-// context ended before Wait returned: nothing was sent.
+// unrecord takes back the grant of a waiter whose context ended before
+// Wait or Acquire returned: nothing was sent.
 func (p *Pacer) unrecord(w *waiter) {
-	p.calls.remove(w.at)
 	p.made--
 	if w.write {
-		p.writes.remove(w.at)
 		p.madeWrites--
+	}
+	if w.hold {
+		p.calls.inflight--
+		if w.write {
+			p.writes.inflight--
+		}
+		return
+	}
+	p.calls.remove(w.at)
+	if w.write {
+		p.writes.remove(w.at)
 	}
 }
 

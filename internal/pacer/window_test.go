@@ -56,7 +56,7 @@ func TestWindowModel(t *testing.T) {
 			if len(model) == n {
 				want = model[0].Add(time.Second + time.Millisecond)
 			}
-			if got := w.next(); !got.Equal(want) {
+			if got, ok := w.next(); !ok || !got.Equal(want) {
 				t.Fatalf("trial %d step %d: next = %v, want %v", trial, step, got, want)
 			}
 			if len(w.buf) > 2*n+1 {
