@@ -252,7 +252,8 @@ func (p *Pacer) Stats() Stats {
 }
 
 // Changed returns a channel that is closed at the next change of the pacer's
-// state: a waiter queued, granted or cancelled, a pause, a timer re-armed.
+// state: a waiter queued, granted or cancelled, a release, a pause, a timer
+// fired.
 // Progress displays and tests that drive a FakeClock select on it instead
 // of polling.
 func (p *Pacer) Changed() <-chan struct{} {
