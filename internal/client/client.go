@@ -25,7 +25,10 @@ type TokenSource interface {
 // separately) and records it; it returns ctx's error when ctx ends first.
 // Pause stops the whole identity until the given time; the client calls it on
 // every 429 so that the other goroutines of the identity wait too.
-// Implementations must be safe for concurrent use.
+// Implementations must be safe for concurrent use. A Pacer that also has
+// Acquire(ctx, write) (release func(), err error), as pacer.Pacer does, is
+// asked through Acquire instead of Wait, and the client releases the slot
+// once the response headers arrive or the request fails (see pace).
 type Pacer interface {
 	Wait(ctx context.Context, write bool) error
 	Pause(until time.Time)

@@ -115,10 +115,14 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 		return o, "", fmt.Errorf("get token for %s: %w", cl.scope, err)
 	}
 	identity = identityOf(tok)
+	release := func() {}
 	if p := c.pacer(identity); p != nil {
-		if err := p.Wait(ctx, cl.method != http.MethodGet); err != nil {
+		if release, err = pace(ctx, p, cl.method != http.MethodGet); err != nil {
 			return o, identity, fmt.Errorf("waiting for the pacer: %w", err)
 		}
+		// The slot is held until the response headers arrive (below); the
+		// deferred call covers the returns before the request is sent.
+		defer release()
 		// The pacer may have held the call for a long time (the write limit
 		// is hourly); ask again so the token sent is a fresh one.
 		if tok, err = c.tokens.Token(ctx, cl.scope); err != nil {
@@ -155,6 +159,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 
 	start := c.now()
 	resp, err := c.http.Do(req)
+	release()
 	if err != nil {
 		err = transportError(cl.method, cl.url, err)
 		c.logAttempt(ctx, cl, n, 0, start, err)
@@ -202,6 +207,24 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 	}
 	o.ok = true
 	return o, identity, nil
+}
+
+// acquirer is a Pacer that can hold a call's slot until the call ends
+// (pacer.Pacer does). Wait alone counts a call as received when it is let
+// go, so a call delayed on its way (a busy connection pool, a server
+// queueing a burst) can land in the server's window after the next one and
+// overbook it; a slot held until the response cannot.
+type acquirer interface {
+	Acquire(ctx context.Context, write bool) (release func(), err error)
+}
+
+// pace waits for p's leave to send; release ends the call's hold on its
+// slot (a no-op for a Pacer that only has Wait).
+func pace(ctx context.Context, p Pacer, write bool) (release func(), err error) {
+	if a, ok := p.(acquirer); ok {
+		return a.Acquire(ctx, write)
+	}
+	return func() {}, p.Wait(ctx, write)
 }
 
 // ctxEnded is the error for a call whose ctx ended during an attempt. An
