@@ -41,6 +41,7 @@ type emu struct {
 	t      *testing.T
 	inst   *embedded.Instance
 	clock  *emulator.ManualClock
+	hc     *http.Client // shared by every client of this emulator
 	client *client.Client
 	src    export.ClientSource
 }
@@ -70,11 +71,15 @@ func startEmu(t *testing.T, snap *emulator.Snapshot, o emuOptions) *emu {
 		t.Fatalf("start emulator: %v", err)
 	}
 	t.Cleanup(func() { inst.Close() })
+	// The clients' connections are closed before the emulator: an unused
+	// connection a client dialled would hold its shutdown for seconds.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
 	admin, ok := embedded.AdminUser(snap)
 	if !ok {
 		t.Fatal("snapshot has no admin user")
 	}
-	e := &emu{t: t, inst: inst, clock: clock}
+	e := &emu{t: t, inst: inst, clock: clock, hc: &http.Client{Transport: tr}}
 	e.client = e.newClient(admin.ID, o.maxAttempts)
 	e.src = export.ClientSource{Client: e.client, Admin: true}
 	return e
@@ -93,6 +98,7 @@ func (e *emu) newClient(principal api.PrincipalID, maxAttempts int) *client.Clie
 		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
 			return e.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
 		}),
+		HTTPClient:  e.hc,
 		MaxAttempts: maxAttempts,
 		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	})
@@ -109,7 +115,7 @@ func (e *emu) control(method, path string, out any) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.hc.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
