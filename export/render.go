@@ -124,6 +124,16 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 		meta := j.meta.Meta
 		meta.State = j.sum.Properties.State
 		meta.DisplayName = j.sum.Properties.DisplayName
+		// The service suspends a flow, and a maker subscribes to its
+		// failure alerts, without saving it: take both from the listing.
+		// Uncertain: the V2 admin list carries them (NOTES §4.3); a listing
+		// without them keeps what the last full read stored.
+		if r := j.sum.Properties.FlowSuspensionReason; r != "" {
+			meta.FlowSuspensionReason = r
+		}
+		if a := j.sum.Properties.FlowFailureAlertSubscribed; a != nil {
+			meta.FlowFailureAlertSubscribed = a
+		}
 		f, err := metaOnly(env, name, meta, j.meta.connections, perms)
 		if err != nil {
 			out.err = err
