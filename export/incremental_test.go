@@ -1,6 +1,7 @@
 package export_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -74,6 +75,59 @@ func TestIncremental(t *testing.T) {
 	perms := string(treeFiles(t, rp, head(t, rp, "main"))[flowDirOf(seed.DemoEnvTest, seed.DemoFlowAccountOnboard)+"permissions.json"])
 	if !strings.Contains(perms, string(seed.DemoTomas)) {
 		t.Errorf("incremental export missed a permission change:\n%s", perms)
+	}
+}
+
+// TestIncrementalStateChanges: a flow can be turned off, suspended by the
+// service or get failure alerts without a save, so lastModifiedTime stays;
+// an incremental export must still record the new state, suspension
+// reason and alert subscription exactly as a full export does.
+func TestIncrementalStateChanges(t *testing.T) {
+	t.Parallel()
+	snap := seed.Demo()
+	e := startEmu(t, snap, emuOptions{})
+	rp := newRepo(t, false)
+	o := exportOpts(seed.DemoEnvDev)
+	mustExport(t, e.src, rp, o)
+
+	// Turned off through the API...
+	if err := e.client.StopFlow(t.Context(), seed.DemoEnvDev, seed.DemoFlowChild, true); err != nil {
+		t.Fatal(err)
+	}
+	// ...and suspended by the service (a state the API cannot set: load it).
+	state := e.inst.Server.Dump()
+	for i := range state.Flows {
+		f := &state.Flows[i]
+		if f.Environment == seed.DemoEnvDev && f.Name == seed.DemoFlowRequestLaptop {
+			f.State = api.StateSuspended
+			if f.Extra == nil {
+				f.Extra = map[string]json.RawMessage{}
+			}
+			f.Extra["flowSuspensionReason"] = json.RawMessage(`"CapacityLimitReached"`)
+		}
+		// Failure alerts are a subscription, not a save, too.
+		if f.Environment == seed.DemoEnvDev && f.Name == seed.DemoFlowInvoiceApproval {
+			if f.Extra == nil {
+				f.Extra = map[string]json.RawMessage{}
+			}
+			f.Extra["flowFailureAlertSubscribed"] = json.RawMessage(`true`)
+		}
+	}
+	if err := e.inst.Server.Load(state); err != nil {
+		t.Fatal(err)
+	}
+
+	inc := o
+	inc.Incremental = true
+	res := mustExport(t, e.src, rp, inc)
+	if len(res.Changed) != 3 {
+		t.Errorf("Changed = %v, want the stopped, the suspended and the subscribed flow", res.Changed)
+	}
+	full := newRepo(t, true)
+	mustExport(t, e.src, full, o)
+	if a, b := treeHash(t, rp, head(t, rp, "main")), treeHash(t, full, head(t, full, "main")); a != b {
+		t.Errorf("incremental tree %s, full export %s", a, b)
+		diffTrees(t, treeFiles(t, full, head(t, full, "main")), treeFiles(t, rp, head(t, rp, "main")))
 	}
 }
 
