@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -251,6 +252,20 @@ func TestAddedChangedRemoved(t *testing.T) {
 		if !strings.Contains(readme, name) {
 			t.Errorf("Test README lacks %q:\n%s", name, readme)
 		}
+	}
+
+	// A given subject replaces the generated one (on one line); the body
+	// still lists the changes.
+	e.advance(time.Minute)
+	if _, err := e.newClient(seed.DemoPriya, 0).UpdateFlow(context.Background(), seed.DemoEnvTest, zeta, api.FlowProperties{DisplayName: "Zeta: nightly cleanup (v2)"}); err != nil {
+		t.Fatal(err)
+	}
+	withSubject := o
+	withSubject.Message = "Nightly\nbackup"
+	res = mustExport(t, e.src, rp, withSubject)
+	wantMsg := "Nightly backup\n\nChanged:\n" + line(ref(seed.DemoEnvTest, zeta, "Zeta: nightly cleanup (v2)"))
+	if got := strings.TrimRight(commitMessage(t, rp.Dir(), res.Commit), "\n") + "\n"; got != wantMsg {
+		t.Errorf("commit message with a subject (-want +got):\n%s", cmp.Diff(wantMsg, got))
 	}
 }
 
@@ -502,5 +517,65 @@ func TestLock(t *testing.T) {
 	res, err := export.Run(context.Background(), e.src, second, exportOpts(seed.DemoEnvProd), nil)
 	if err != nil || res.Committed {
 		t.Errorf("export through the second handle: %v, committed %v", err, res != nil && res.Committed)
+	}
+}
+
+// TestUserScope: identities without the admin role export through the
+// user-scope calls (solution flows included) and get exactly the flows they
+// own or co-own, directly or through a group, each with the same files an
+// admin export writes for it.
+func TestUserScope(t *testing.T) {
+	t.Parallel()
+	snap := seed.Demo()
+	e := startEmu(t, snap, emuOptions{})
+	admin := newRepo(t, true)
+	mustExport(t, e.src, admin, exportOpts(seed.DemoEnvDev))
+	af := treeFiles(t, admin, head(t, admin, "main"))
+
+	solutionFlows := 0
+	for _, maker := range []api.PrincipalID{seed.DemoPriya, seed.DemoMarcus, seed.DemoSofia} {
+		groups := map[api.PrincipalID]bool{maker: true}
+		for _, p := range snap.Principals {
+			for _, m := range p.Members {
+				if m == maker {
+					groups[p.ID] = true
+				}
+			}
+		}
+		want := map[api.FlowName]bool{}
+		for name, f := range demoFlows(snap, seed.DemoEnvDev) {
+			editable := f.Creator == maker
+			for _, p := range f.Permissions {
+				editable = editable || (p.Role == api.RoleCanEdit && groups[p.Principal])
+			}
+			if editable {
+				want[name] = true
+				if f.WorkflowEntityID != "" {
+					solutionFlows++
+				}
+			}
+		}
+		if len(want) == 0 {
+			t.Fatalf("%s can edit no Dev flow; the test needs some", maker)
+		}
+
+		user := newRepo(t, false)
+		res := mustExport(t, export.ClientSource{Client: e.newClient(maker, 0)}, user, exportOpts(seed.DemoEnvDev))
+		got := map[api.FlowName]bool{}
+		for _, r := range res.Added {
+			got[r.Flow] = true
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: flows exported in user scope (-editable +exported):\n%s", maker, diff)
+		}
+		uf := treeFiles(t, user, head(t, user, "main"))
+		for name := range got {
+			if diff := cmp.Diff(flowFiles(af, seed.DemoEnvDev, name), flowFiles(uf, seed.DemoEnvDev, name)); diff != "" {
+				t.Errorf("%s: flow %s differs between admin and user scope (-admin +user):\n%s", maker, name, diff)
+			}
+		}
+	}
+	if solutionFlows == 0 {
+		t.Error("no solution flow was among the makers' flows: the test proves nothing about them")
 	}
 }
