@@ -579,3 +579,71 @@ func TestUserScope(t *testing.T) {
 		t.Error("no solution flow was among the makers' flows: the test proves nothing about them")
 	}
 }
+
+// TestHostileNames: flow names that are no GUID (one shaped like a path)
+// never become paths — they are reported as failed and the rest is
+// committed; an upper-case GUID is stored under its lower-case form; a
+// display name with line breaks and Markdown cannot break the commit
+// message or the index.
+func TestHostileNames(t *testing.T) {
+	t.Parallel()
+	snap := seed.Demo()
+	base := flowOf(t, snap, seed.DemoEnvProd, "4327c805-6d4e-4c5d-bf70-79f649cd3c61") // no connections
+	add := func(name api.FlowName, display string) {
+		f := base
+		f.Name, f.DisplayName, f.Permissions = name, display, nil
+		snap.Flows = append(snap.Flows, f)
+	}
+	const upper = api.FlowName("ABCDEF01-2345-4789-ABCD-EF0123456789")
+	add("not-a-guid", "Odd name")
+	add("../../../../tmp/evil", "Path-shaped name")
+	add(upper, "Upper-case name")
+	add("0f0e0d0c-0b0a-4908-8706-050403020100", "Line one\nLine two | `code` [link](http://example.invalid) <b>")
+	e := startEmu(t, snap, emuOptions{})
+	rp := newRepo(t, false)
+
+	res, err := runExport(t, e.src, rp, exportOpts(seed.DemoEnvProd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, f := range res.Failed {
+		failed = append(failed, string(f.Flow))
+		if f.Kept || !strings.Contains(f.Err, "not a GUID") {
+			t.Errorf("failure %+v", f)
+		}
+	}
+	sort.Strings(failed)
+	if diff := cmp.Diff([]string{"../../../../tmp/evil", "not-a-guid"}, failed); diff != "" {
+		t.Errorf("Failed (-want +got):\n%s", diff)
+	}
+	if !res.Committed || len(res.Added) != 5 {
+		t.Fatalf("committed %v, added %v", res.Committed, res.Added)
+	}
+	files := treeFiles(t, rp, head(t, rp, "main"))
+	for p := range files {
+		if err := repo.ValidatePath(p); err != nil || !strings.HasPrefix(p, "environments/"+string(seed.DemoEnvProd)+"/") && p != "flowsync.json" {
+			t.Errorf("path %q: %v", p, err)
+		}
+		if strings.Contains(p, "evil") || strings.Contains(p, "not-a-guid") || strings.Contains(p, "ABCDEF") {
+			t.Errorf("path %q comes from a bad or non-canonical name", p)
+		}
+	}
+	if len(flowFiles(files, seed.DemoEnvProd, upper)) != 4 {
+		t.Errorf("the upper-case flow is not stored under %s", flowDirOf(seed.DemoEnvProd, upper))
+	}
+	msg := commitMessage(t, rp.Dir(), res.Commit)
+	if !strings.Contains(msg, "\n- Line one Line two | `code` [link](http://example.invalid) <b> (") {
+		t.Errorf("the multi-line display name broke the message layout:\n%s", msg)
+	}
+	if !strings.Contains(msg, "Not read") || !strings.Contains(msg, "- Odd name (") {
+		t.Errorf("the message does not name the flows it could not store:\n%s", msg)
+	}
+	readme := string(files["environments/"+string(seed.DemoEnvProd)+"/README.md"])
+	if strings.Contains(readme, "Line one\nLine two") || strings.Contains(readme, "| `code`") {
+		t.Errorf("the index does not escape display names:\n%s", readme)
+	}
+	if st := git(t, rp.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
+		t.Errorf("working tree not clean:\n%s", st)
+	}
+}
