@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -645,5 +646,53 @@ func TestHostileNames(t *testing.T) {
 	}
 	if st := git(t, rp.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Errorf("working tree not clean:\n%s", st)
+	}
+}
+
+// cancellingSource cancels the run's context when the n-th flow is read.
+type cancellingSource struct {
+	export.Source
+	cancel context.CancelFunc
+	n      *atomic.Int32
+}
+
+func (c cancellingSource) Flow(ctx context.Context, env api.EnvName, name api.FlowName) (api.Flow, error) {
+	if c.n.Add(-1) == 0 {
+		c.cancel()
+	}
+	return c.Source.Flow(ctx, env, name)
+}
+
+// TestCancelCommitsNothing: an export whose context ends while flows are
+// being read returns the context's error and commits nothing — no flow is
+// recorded as "kept" or "failed" into a partial commit.
+func TestCancelCommitsNothing(t *testing.T) {
+	t.Parallel()
+	snap := seed.Demo()
+	e := startEmu(t, snap, emuOptions{})
+	rp := newRepo(t, false)
+	o := exportOpts(seed.DemoEnvDev)
+	mustExport(t, e.src, rp, o)
+	tip := head(t, rp, "main")
+	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n := &atomic.Int32{}
+	n.Store(3)
+	unlock, err := rp.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := export.Run(ctx, cancellingSource{Source: e.src, cancel: cancel, n: n}, rp, o, nil)
+	unlock()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %+v, %v; want context.Canceled", res, err)
+	}
+	if got := head(t, rp, "main"); got != tip {
+		t.Errorf("a cancelled export moved the branch to %s", got)
+	}
+	if st := git(t, rp.Dir(), "status", "--porcelain"); st != "" {
+		t.Errorf("a cancelled export changed the working tree:\n%s", st)
 	}
 }
