@@ -176,3 +176,26 @@ func TestPersistentFailureKeepsPrevious(t *testing.T) {
 		}
 	}
 }
+
+// TestListingFailureCommitsNothing: when an environment's listing cannot be
+// read, the export fails naming it and commits nothing, for any
+// environment: a missing listing must never look like deleted flows.
+func TestListingFailureCommitsNothing(t *testing.T) {
+	t.Parallel()
+	snap := seed.Demo()
+	e := startEmu(t, snap, emuOptions{})
+	rp := newRepo(t, false)
+	o := exportOpts(seed.DemoEnvDev, seed.DemoEnvProd)
+	mustExport(t, e.src, rp, o)
+	tip := head(t, rp, "main")
+
+	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
+	e.setFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
+	res, err := runExport(t, e.src, rp, o)
+	if err == nil || !strings.Contains(err.Error(), string(seed.DemoEnvProd)) {
+		t.Fatalf("export = %+v, %v; want an error naming %s", res, err, seed.DemoEnvProd)
+	}
+	if got := head(t, rp, "main"); got != tip {
+		t.Errorf("branch moved to %s", got)
+	}
+}

@@ -109,13 +109,16 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	b := newRepo(t, true)
 
 	type job struct {
-		rp  *repo.Repo
-		env api.EnvName
-		res *export.Result
-		pr  repo.PushResult
-		err error
+		rp     *repo.Repo
+		env    api.EnvName
+		remote string
+		res    *export.Result
+		pr     repo.PushResult
+		err    error
 	}
-	jobs := []*job{{rp: a, env: seed.DemoEnvDev}, {rp: b, env: seed.DemoEnvProd}}
+	// The clone pushes to its origin (as the CLI does by default), the
+	// fresh repository to the remote's path.
+	jobs := []*job{{rp: a, env: seed.DemoEnvDev, remote: "origin"}, {rp: b, env: seed.DemoEnvProd, remote: remote}}
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for _, j := range jobs {
@@ -123,7 +126,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			j.res, j.pr, j.err = exportAndPush(ctx, e.src, j.rp, exportOpts(j.env), remote, repo.Auth{})
+			j.res, j.pr, j.err = exportAndPush(ctx, e.src, j.rp, exportOpts(j.env), j.remote, repo.Auth{})
 		}()
 	}
 	close(start)
@@ -184,7 +187,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	if _, _, err := exportAndPush(ctx, e.src, b, exportOpts(seed.DemoEnvProd), remote, repo.Auth{}); err != nil {
 		t.Fatal(err)
 	}
-	_, pa, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvDev), remote, repo.Auth{})
+	_, pa, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvDev), "origin", repo.Auth{})
 	if err != nil || pa.Rebuilds != 1 {
 		t.Fatalf("clone's push: rebuilds %d, %v; want one rebuild", pa.Rebuilds, err)
 	}
