@@ -696,3 +696,32 @@ func TestCancelCommitsNothing(t *testing.T) {
 		t.Errorf("a cancelled export changed the working tree:\n%s", st)
 	}
 }
+
+// TestWorktreeLocalChanges: when someone edited a working file that the
+// export would overwrite, the export fails with ErrWorktreeConflict before
+// committing, and the edit survives.
+func TestWorktreeLocalChanges(t *testing.T) {
+	t.Parallel()
+	snap := seed.Demo()
+	e := startEmu(t, snap, emuOptions{})
+	rp := newRepo(t, false)
+	o := exportOpts(seed.DemoEnvDev)
+	mustExport(t, e.src, rp, o)
+	tip := head(t, rp, "main")
+
+	edited := filepath.Join(rp.Dir(), filepath.FromSlash(flowDirOf(seed.DemoEnvDev, seed.DemoFlowChild)), "flow.json")
+	if err := os.WriteFile(edited, []byte("{\"edited\": \"by hand\"}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
+	res, err := runExport(t, e.src, rp, o)
+	if !errors.Is(err, repo.ErrWorktreeConflict) {
+		t.Fatalf("export over a local edit = %+v, %v; want ErrWorktreeConflict", res, err)
+	}
+	if got := head(t, rp, "main"); got != tip {
+		t.Errorf("branch moved to %s", got)
+	}
+	if b, _ := os.ReadFile(edited); !strings.Contains(string(b), "by hand") {
+		t.Error("the local edit was overwritten")
+	}
+}
