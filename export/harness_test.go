@@ -71,8 +71,7 @@ func startEmu(t *testing.T, snap *emulator.Snapshot, o emuOptions) *emu {
 		t.Fatalf("start emulator: %v", err)
 	}
 	t.Cleanup(func() { inst.Close() })
-	// The clients' connections are closed before the emulator: an unused
-	// connection a client dialled would hold its shutdown for seconds.
+	// One transport for every client of this emulator, closed before it.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	t.Cleanup(tr.CloseIdleConnections)
 	admin, ok := embedded.AdminUser(snap)
