@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/canon"
 )
 
@@ -118,7 +119,9 @@ func Files(f Flow) (map[string][]byte, error) {
 }
 
 // ParseFiles reads a flow's directory back (file names as Files gives
-// them). All four files are required; secrets.age is ignored (it is not
+// them). All four files are required, except for the record of a
+// soft-deleted flow, which may be flow.json alone (its Definition is then
+// nil); secrets.age is ignored (it is not
 // part of the model) and any other name is an error, so a stray or
 // misspelt file is noticed. Files(ParseFiles(Files(f))) equals Files(f).
 func ParseFiles(key Key, files map[string][]byte) (Flow, error) {
@@ -140,10 +143,8 @@ func ParseFiles(key Key, files map[string][]byte) (Flow, error) {
 			return fail(n, fmt.Errorf("unexpected file in a flow directory"))
 		}
 	}
-	for _, n := range []string{FlowFileName, DefinitionFileName, ConnectionsFileName, PermissionsFileName} {
-		if _, ok := files[n]; !ok {
-			return fail(n, fmt.Errorf("missing"))
-		}
+	if _, ok := files[FlowFileName]; !ok {
+		return fail(FlowFileName, fmt.Errorf("missing"))
 	}
 	f := Flow{Key: key}
 	if err := decodeStrict(files[FlowFileName], &f.Meta); err != nil {
@@ -151,6 +152,18 @@ func ParseFiles(key Key, files map[string][]byte) (Flow, error) {
 	}
 	if f.Meta.Extra, err = canonicalValues(f.Meta.Extra); err != nil {
 		return fail(FlowFileName, err)
+	}
+	// A soft-deleted flow that was never exported before its deletion is a
+	// record only: the service no longer serves its definition, so its
+	// directory may hold flow.json alone (docs/FORMAT.md).
+	if f.Meta.State == api.StateDeleted && len(files) == 1 {
+		f.Connections, f.Permissions = []ConnectionRef{}, []Permission{}
+		return f, nil
+	}
+	for _, n := range []string{DefinitionFileName, ConnectionsFileName, PermissionsFileName} {
+		if _, ok := files[n]; !ok {
+			return fail(n, fmt.Errorf("missing"))
+		}
 	}
 	if f.Definition, err = canon.Canonicalize(files[DefinitionFileName]); err != nil {
 		return fail(DefinitionFileName, err)

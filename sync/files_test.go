@@ -94,6 +94,14 @@ func TestParseFilesErrors(t *testing.T) {
 		{"definition not json", key, func(m map[string][]byte) { m[DefinitionFileName] = []byte(`{`) }, "definition.json"},
 		{"reference without api", key, func(m map[string][]byte) { m[ConnectionsFileName] = []byte(`{"shared_x":{"source":"Embedded"}}`) }, `reference "shared_x" names no api`},
 		{"permissions not a list", key, func(m map[string][]byte) { m[PermissionsFileName] = []byte(`{"permissions":{}}`) }, "permissions.json"},
+		{"flow.json alone for a live flow", key, func(m map[string][]byte) {
+			for n := range m {
+				if n != FlowFileName {
+					delete(m, n)
+				}
+			}
+		}, "definition.json: missing"},
+		{"missing flow.json", key, func(m map[string][]byte) { delete(m, FlowFileName) }, "flow.json: missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,6 +115,22 @@ func TestParseFilesErrors(t *testing.T) {
 				t.Fatalf("ParseFiles error = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestParseFilesDeletedRecord(t *testing.T) {
+	f := flowFixture(flowA, "A")
+	f.Meta.State = api.StateDeleted
+	files, err := Files(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseFiles(f.Key, map[string][]byte{FlowFileName: files[FlowFileName]})
+	if err != nil {
+		t.Fatalf("a deleted flow's record (flow.json alone) was refused: %v", err)
+	}
+	if got.Definition != nil || len(got.Connections) != 0 || len(got.Permissions) != 0 || got.Meta.DisplayName != "A" || got.Meta.State != api.StateDeleted {
+		t.Errorf("record parsed as %+v", got)
 	}
 }
 
