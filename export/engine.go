@@ -47,6 +47,9 @@ type Options struct {
 	// Sealer, when set, stores the values of redacted secrets encrypted in
 	// the tree so that a restore is complete (--encrypt-to).
 	Sealer Sealer
+	// Reseal encrypts every flow's secrets again instead of keeping the
+	// sealed file of an unmodified flow (after a change of recipients).
+	Reseal bool
 	// Now is the clock for the commit time (default time.Now).
 	Now func() time.Time
 }

@@ -111,7 +111,8 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 	name := j.sum.Name
 	deleted := j.sum.Properties.State == api.StateDeleted
 
-	if opts.Incremental && j.meta != nil && j.prev != nil && !deleted && !j.unsealed &&
+	resealing := opts.Reseal && opts.Sealer != nil && hasFiles(j.prev, SecretsFileName)
+	if opts.Incremental && j.meta != nil && j.prev != nil && !deleted && !j.unsealed && !resealing &&
 		j.meta.LastModifiedTime != "" && j.meta.LastModifiedTime == j.sum.Properties.LastModifiedTime &&
 		hasFiles(j.prev, DefinitionFileName, ConnectionsFileName) {
 		// The definition cannot have changed without lastModifiedTime
@@ -187,7 +188,9 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 		// change the tree on every run. A definition (where secrets live)
 		// cannot change without lastModifiedTime moving, so the sealed file
 		// of an unmodified flow is kept.
-		if h, ok := j.prev.file(SecretsFileName); ok && j.meta != nil && j.meta.LastModifiedTime == nf.Meta.LastModifiedTime {
+		// Reseal forces new encryption, for a change of recipients, which the
+		// tree cannot show.
+		if h, ok := j.prev.file(SecretsFileName); ok && !opts.Reseal && j.meta != nil && j.meta.LastModifiedTime == nf.Meta.LastModifiedTime {
 			out.reuse = map[string]plumbing.Hash{SecretsFileName: h}
 		} else {
 			sealed, err := opts.Sealer.Seal(rep.Values)

@@ -314,6 +314,33 @@ func TestSealedSecrets(t *testing.T) {
 	if len(open(seed.DemoFlowSecrets)) != len(demoSecretValues) {
 		t.Error("resealed file lost values")
 	}
+
+	// New recipients: --reseal encrypts every flow's secrets to them, full
+	// or incremental; the old identity no longer opens them.
+	for _, incremental := range []bool{false, true} {
+		id2, err := age.GenerateX25519Identity()
+		if err != nil {
+			t.Fatal(err)
+		}
+		or := o
+		or.Sealer, or.Reseal, or.Incremental = export.AgeSealer{id2.Recipient()}, true, incremental
+		if r := mustExport(t, e.src, rp, or); !r.Committed {
+			t.Fatalf("reseal (incremental %v) made no commit", incremental)
+		}
+		for _, flow := range []api.FlowName{seed.DemoFlowSecrets, sigFlowName} {
+			b, err := rp.ReadFile(ctx, head(t, rp, "main"), flowDirOf(seed.DemoEnvDev, flow)+"secrets.age")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := secrets.Open(b, []age.Identity{id2}); err != nil {
+				t.Errorf("reseal (incremental %v): %s not sealed to the new recipient: %v", incremental, flow, err)
+			}
+			if _, err := secrets.Open(b, []age.Identity{id}); err == nil {
+				t.Errorf("reseal (incremental %v): %s still opens with the old identity", incremental, flow)
+			}
+		}
+		id = id2
+	}
 }
 
 // assertSameJSON compares two JSON documents by meaning.

@@ -50,6 +50,7 @@ func TestUsageErrors(t *testing.T) {
 		{"export bad scope", []string{"export", "--repo", "x", "--all-envs", "--scope", "root"}, "--scope"},
 		{"export bad recipient", []string{"export", "--repo", "x", "--all-envs", "--encrypt-to", "age1nope"}, "--encrypt-to"},
 		{"export deleted as user", []string{"export", "--repo", "x", "--all-envs", "--scope", "user", "--include-deleted"}, "admin"},
+		{"export reseal without recipients", []string{"export", "--repo", "x", "--all-envs", "--reseal"}, "--encrypt-to"},
 		{"flows without env", []string{"flows"}, "env"},
 		{"flows deleted without admin", []string{"flows", "--env", "x", "--include-deleted"}, "--admin"},
 		{"envs argument", []string{"envs", "extra"}, "no arguments"},

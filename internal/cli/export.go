@@ -33,6 +33,7 @@ type exportOptions struct {
 	IncludeDeleted bool
 	AllowShrink    bool
 	EncryptTo      []string
+	Reseal         bool
 	Scope          string // auto, admin, user
 	Concurrency    int
 	SSHKey         string
@@ -61,6 +62,7 @@ func exportCommand(g *globalOptions) *ucli.Command {
 			&ucli.BoolFlag{Name: "include-deleted", Usage: "also record soft-deleted flows (admin)", Destination: &o.IncludeDeleted},
 			&ucli.BoolFlag{Name: "allow-shrink", Usage: "commit even when a listing shrank by more than half or to zero", Destination: &o.AllowShrink},
 			&ucli.StringSliceFlag{Name: "encrypt-to", Usage: "age recipient (age1...): store redacted secrets encrypted (repeatable)", Destination: &encryptTo},
+			&ucli.BoolFlag{Name: "reseal", Usage: "with --encrypt-to: encrypt every stored secret again (after changing recipients)", Destination: &o.Reseal},
 			&ucli.StringFlag{Name: "scope", Value: "auto", Usage: "auto, admin or user: admin lists every flow (service principals need it); auto picks admin for admin and app tokens", Destination: &o.Scope},
 			&ucli.IntFlag{Name: "concurrency", Value: 4, Usage: "flows read at once (the rate limits still apply)", Destination: &o.Concurrency},
 			&ucli.StringFlag{Name: "ssh-key", Usage: "private key for ssh remotes (default: ssh-agent)", Destination: &o.SSHKey},
@@ -97,6 +99,9 @@ func (o exportOptions) validate() error {
 		return usagef("export: --remote names where --push sends the branch; add --push")
 	case o.Concurrency < 1 || o.Concurrency > 64:
 		return usagef("export: --concurrency %d is out of range: want 1 to 64", o.Concurrency)
+	}
+	if o.Reseal && len(o.EncryptTo) == 0 {
+		return usagef("export: --reseal needs --encrypt-to (the recipients to encrypt to)")
 	}
 	switch o.Scope {
 	case "auto", "admin", "user":
@@ -185,6 +190,7 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 		AllowShrink: o.AllowShrink,
 		Concurrency: o.Concurrency,
 		Sealer:      sealer,
+		Reseal:      o.Reseal,
 	}, rep)
 	if err != nil {
 		return fmt.Errorf("export to %s: %w", o.Repo, err)
