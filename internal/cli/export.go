@@ -8,11 +8,13 @@ import (
 	"net/mail"
 	"os"
 	"strings"
+	"time"
 
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/pacer"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/token"
 	"github.com/flowsync/flowsync/repo"
@@ -133,27 +135,32 @@ func parseAuthor(s string) (repo.Signature, error) {
 }
 
 // adminScope decides the scope: explicit, or from the token's claims.
-func adminScope(ctx context.Context, s *session, scope string) (bool, error) {
-	switch scope {
-	case "admin":
-		return true, nil
-	case "user":
-		return false, nil
-	}
+// It also returns the caller's identity (the key of its pacer), "" when the
+// token is opaque.
+func adminScope(ctx context.Context, s *session, scope string) (admin bool, identity string, err error) {
 	tok, err := s.Tokens.Token(ctx, s.Client.Endpoints().FlowScope)
 	if err != nil {
-		return false, fmt.Errorf("get a token to choose the scope (or pass --scope): %w", err)
+		return false, "", fmt.Errorf("sign in: %w", err)
 	}
-	c, err := token.Parse(tok)
-	if err != nil {
-		return false, nil // opaque token: user scope is the safe guess
+	c, perr := token.Parse(tok)
+	if perr == nil {
+		identity = c.Identity()
 	}
-	return c.IsAdmin() || c.IsApp(), nil
+	switch scope {
+	case "admin":
+		return true, identity, nil
+	case "user":
+		return false, identity, nil
+	}
+	if perr != nil {
+		return false, "", nil // opaque token: user scope is the safe guess
+	}
+	return c.IsAdmin() || c.IsApp(), identity, nil
 }
 
 func runExport(ctx context.Context, g *globalOptions, s *session, o exportOptions) error {
 	author, _ := parseAuthor(o.Author)
-	admin, err := adminScope(ctx, s, o.Scope)
+	admin, identity, err := adminScope(ctx, s, o.Scope)
 	if err != nil {
 		return err
 	}
@@ -180,6 +187,9 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 	defer unlock()
 
 	rep := newExportReporter(g)
+	if identity != "" && s.Pacers != nil {
+		rep.pacer = s.Pacers.For(identity)
+	}
 	res, err := export.Run(ctx, export.ClientSource{Client: s.Client, Admin: admin, IncludeDeleted: o.IncludeDeleted}, rp, export.Options{
 		Envs:        o.Envs,
 		AllEnvs:     o.AllEnvs,
@@ -245,7 +255,8 @@ func shortHash(h string) string {
 // exportReporter prints progress: one line per environment, failures as they
 // happen, every flow with --verbose.
 type exportReporter struct {
-	g *globalOptions
+	g     *globalOptions
+	pacer *pacer.Pacer // the identity's pacer, for the time estimate; may be nil
 }
 
 func newExportReporter(g *globalOptions) *exportReporter { return &exportReporter{g: g} }
@@ -254,7 +265,15 @@ func (r *exportReporter) EnvironmentStarted(env api.Environment, flows int) {
 	if r.g.Quiet || r.g.Output == "json" {
 		return
 	}
-	fmt.Fprintf(r.g.io.Err, "exporting %s (%s): %d flows\n", env.Name, env.Properties.DisplayName, flows)
+	fmt.Fprintf(r.g.io.Err, "exporting %s (%s): %d flows", env.Name, env.Properties.DisplayName, flows)
+	if r.pacer != nil && flows > 0 {
+		// A full read is two calls a flow (definition and permissions).
+		eta := r.pacer.ETA(2*flows, 0)
+		if d := time.Until(eta); d > time.Second {
+			fmt.Fprintf(r.g.io.Err, "; the rate limits allow the reads by %s (%s)", eta.Format("15:04:05"), d.Round(time.Second))
+		}
+	}
+	fmt.Fprintln(r.g.io.Err)
 }
 
 func (r *exportReporter) FlowDone(ev export.FlowEvent) {
