@@ -332,6 +332,7 @@ func (p *Pacer) dispatch() {
 	now := p.clock.Now()
 	var wake time.Time
 	readBlocked, writeBlocked := false, false
+	var granted []*waiter
 	kept := p.queue[:0]
 	for _, w := range p.queue {
 		// Reads and writes share the pause and the calls window, so a
@@ -355,19 +356,24 @@ func (p *Pacer) dispatch() {
 			continue
 		}
 		p.grant(w, now)
+		granted = append(granted, w)
 	}
 	clear(p.queue[len(kept):])
 	p.queue = kept
 	if wake.IsZero() {
 		p.disarm()
-		return
+	} else {
+		p.arm(wake, now)
 	}
-	p.arm(wake, now)
+	// Wake the granted only now, so that whoever sees a grant also sees the
+	// timer for the next one.
+	for _, w := range granted {
+		close(w.ready)
+	}
 }
 
 func (p *Pacer) grant(w *waiter, now time.Time) {
 	w.granted, w.at = true, now
-	close(w.ready)
 	p.made++
 	if w.write {
 		p.madeWrites++
