@@ -23,11 +23,12 @@ type Config struct {
 	// Writes limits non-GET calls; default DefaultWrites (300/3600s).
 	Writes Limit
 	// Margin is added to each window's length, so a call may go only once
-	// the call N places before it is Per+Margin in the past. It absorbs the
-	// delay between Wait returning and the server stamping the request: the
-	// server's window is measured from when it receives a call, and what
-	// matters is how much later the older call arrived than the newer one.
-	// Zero selects DefaultMargin(Per) for each window; negative is an error.
+	// the call N places before it is Per+Margin in the past. With Wait it
+	// must absorb the delay between Wait returning and the server stamping
+	// the request (what matters is how much later the older call arrived
+	// than the newer one); with Acquire it only covers the window's edge and
+	// clock drift. Zero selects DefaultMargin(Per) for each window; negative
+	// is an error.
 	Margin time.Duration
 	// Clock defaults to RealClock.
 	Clock Clock
