@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
@@ -134,11 +135,8 @@ func (b *Builder) PutBlob(path string, hash plumbing.Hash) error {
 	if err := b.checkPut(path); err != nil {
 		return err
 	}
-	if err := b.r.st.HasEncodedObject(hash); err != nil {
-		if errors.Is(err, plumbing.ErrObjectNotFound) {
-			return fmt.Errorf("put %s: blob %s: %w", path, hash, ErrNotFound)
-		}
-		return fmt.Errorf("put %s: blob %s: %w", path, hash, err)
+	if !b.r.hasObject(hash) {
+		return fmt.Errorf("put %s: blob %s: %w", path, hash, ErrNotFound)
 	}
 	b.setFile(path, hash)
 	return nil
@@ -466,53 +464,38 @@ func sortByte(e object.TreeEntry, i int) int {
 func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
 	slices.SortFunc(entries, compareEntries)
 	t := object.Tree{Entries: entries}
-	o := &plumbing.MemoryObject{}
-	if err := t.Encode(o); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return r.storeObject(o)
+	return r.encodeAndStore(&t)
 }
 
 func (r *Repo) writeCommit(c *object.Commit) (plumbing.Hash, error) {
+	return r.encodeAndStore(c)
+}
+
+func (r *Repo) encodeAndStore(e interface {
+	Encode(plumbing.EncodedObject) error
+}) (plumbing.Hash, error) {
 	o := &plumbing.MemoryObject{}
-	if err := c.Encode(o); err != nil {
+	if err := e.Encode(o); err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return r.storeObject(o)
-}
-
-func (r *Repo) storeObject(o plumbing.EncodedObject) (plumbing.Hash, error) {
-	h := o.Hash()
-	if r.st.HasEncodedObject(h) == nil {
-		return h, nil
-	}
-	if _, err := r.st.SetEncodedObject(o); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return h, nil
-}
-
-// writeBlob stores content as a loose blob unless present, streaming it into
-// the object writer without another in-memory copy.
-func (r *Repo) writeBlob(content []byte) (h plumbing.Hash, err error) {
-	h = plumbing.ComputeHash(plumbing.BlobObject, content)
-	if r.st.HasEncodedObject(h) == nil {
-		return h, nil
-	}
-	w, header, err := r.st.LazyWriter()
+	rd, err := o.Reader()
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	defer func() {
-		if cerr := w.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
-	}()
-	if err := header(plumbing.BlobObject, int64(len(content))); err != nil {
+	content, err := io.ReadAll(rd)
+	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	if _, err := w.Write(content); err != nil {
+	h := o.Hash()
+	if err := r.storeRaw(o.Type(), content, h); err != nil {
 		return plumbing.ZeroHash, err
 	}
 	return h, nil
+}
+
+// writeBlob stores content as a loose blob unless present. content is not
+// retained.
+func (r *Repo) writeBlob(content []byte) (plumbing.Hash, error) {
+	h := plumbing.ComputeHash(plumbing.BlobObject, content)
+	return h, r.storeRaw(plumbing.BlobObject, content, h)
 }

@@ -73,6 +73,11 @@ func TestPushToBareFileRemote(t *testing.T) {
 		t.Errorf("remote main = %s, want %s", got, res.Commit)
 	}
 	fsckStrict(t, remote)
+	clone := filepath.Join(t.TempDir(), "clone")
+	gitCLI(t, filepath.Dir(clone), "clone", "-q", remote, clone)
+	if diff := cmp.Diff(map[string]string{"envs/e/f.json": "{}"}, diskFiles(t, clone)); diff != "" {
+		t.Errorf("git clone of the remote (-want +got):\n%s", diff)
+	}
 
 	// Pushing again is a no-op; file:// URLs work too.
 	pr, err = r.Push(ctx, PushOptions{Remote: "file://" + remote, Branch: "main"})

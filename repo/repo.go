@@ -1,7 +1,9 @@
 package repo
 
 import (
+	"bufio"
 	"bytes"
+	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -43,7 +45,11 @@ type Repo struct {
 	// commonDir holds objects and shared refs: gitDir, except for a linked
 	// worktree.
 	commonDir string
-	workDir   string // "" for a bare repository
+	workDir   string    // "" for a bare repository
+	objDirs   [256]bool // objects/xx directories known to exist
+	zw        *zlib.Writer
+	bw        *bufio.Writer
+	hdr       []byte
 	st        *filesystem.Storage
 	git       *git.Repository
 
