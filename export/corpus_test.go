@@ -17,24 +17,17 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testcorpus"
 	fsync "github.com/flowsync/flowsync/sync"
 )
 
 // corpusEnv is the environment the corpus flows are loaded into.
 const corpusEnv = api.EnvName("7d6c5b4a-3928-4716-8a5b-4c3d2e1f0a9b")
 
-// corpusDir applies the corpus rule: FLOWSYNC_CORPUS set means the test
-// runs and must find the corpus; unset means skip, saying how to enable it.
+// corpusDir applies the corpus rule (package testcorpus).
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("FLOWSYNC_CORPUS")
-	if dir == "" {
-		t.Skip("set FLOWSYNC_CORPUS to the corpus flows directory (shared/corpus/flows) to run the corpus round-trip test")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Fatalf("FLOWSYNC_CORPUS=%s is not the corpus flows directory: %v", dir, err)
-	}
-	return dir
+	return testcorpus.Dir(t)
 }
 
 // manifest reads MANIFEST.tsv: its header line and one map per row.

@@ -14,21 +14,14 @@ import (
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testcorpus"
 	"github.com/google/go-cmp/cmp"
 )
 
-// corpusDir returns $FLOWSYNC_CORPUS, skipping when it is unset and failing
-// when it names nothing.
+// corpusDir applies the corpus rule (package testcorpus).
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("FLOWSYNC_CORPUS")
-	if dir == "" {
-		t.Skip("set FLOWSYNC_CORPUS to the corpus flows directory (…/corpus/flows) to run the corpus tests")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Fatalf("FLOWSYNC_CORPUS=%s: %v", dir, err)
-	}
-	return dir
+	return testcorpus.Dir(t)
 }
 
 // corpusEntry is one row of MANIFEST.tsv.

@@ -13,20 +13,14 @@ import (
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator"
+	"github.com/flowsync/flowsync/internal/testcorpus"
 	"github.com/flowsync/flowsync/internal/textenc"
 )
 
-// corpusDir is the real-flow corpus, reached only through FLOWSYNC_CORPUS.
+// corpusDir applies the corpus rule (package testcorpus).
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("FLOWSYNC_CORPUS")
-	if dir == "" {
-		t.Skip("set FLOWSYNC_CORPUS to the corpus flows directory to run this test")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("FLOWSYNC_CORPUS=%s: %v", dir, err)
-	}
-	return dir
+	return testcorpus.Dir(t)
 }
 
 type corpusFlow struct {

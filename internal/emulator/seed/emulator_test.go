@@ -1,7 +1,6 @@
 package seed
 
 import (
-	"os"
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/emulator"
@@ -14,10 +13,6 @@ func TestSeedsLoadIntoEmulator(t *testing.T) {
 		"empty": func(*testing.T) *emulator.Snapshot { return Empty() },
 		"demo":  func(*testing.T) *emulator.Snapshot { return Demo() },
 		"demo plus corpus": func(t *testing.T) *emulator.Snapshot {
-			if os.Getenv("FLOWSYNC_CORPUS") == "" {
-				// The corpus rule's skip message, but only for this case.
-				t.Skip("set FLOWSYNC_CORPUS to the corpus flows directory (shared/corpus/flows) to run the corpus tests")
-			}
 			s, err := FromCorpus(corpusDir(t), "7d6c5b4a-3928-4716-8a5b-4c3d2e1f0a9b", Demo())
 			if err != nil {
 				t.Fatal(err)

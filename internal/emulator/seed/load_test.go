@@ -16,6 +16,7 @@ import (
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator"
+	"github.com/flowsync/flowsync/internal/testcorpus"
 	"github.com/flowsync/flowsync/internal/textenc"
 )
 
@@ -234,18 +235,10 @@ func TestFromCorpusManifest(t *testing.T) {
 	}
 }
 
-// corpusDir returns $FLOWSYNC_CORPUS, skipping when it is unset and failing
-// when it names nothing.
+// corpusDir applies the corpus rule (package testcorpus).
 func corpusDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("FLOWSYNC_CORPUS")
-	if dir == "" {
-		t.Skip("set FLOWSYNC_CORPUS to the corpus flows directory (shared/corpus/flows) to run the corpus tests")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST.tsv")); err != nil {
-		t.Fatalf("FLOWSYNC_CORPUS=%s: %v", dir, err)
-	}
-	return dir
+	return testcorpus.Dir(t)
 }
 
 // corpusRows reads the manifest independently of readManifest.
