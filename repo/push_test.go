@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -318,5 +319,59 @@ func TestRedactURL(t *testing.T) {
 				t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestPushGivesUpWhenRemoteKeepsMoving(t *testing.T) {
+	ctx := context.Background()
+	remote := newBareRemote(t)
+	r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	buildAndCommit(t, r, nil, map[string]string{"envs/a/0": "0"}, "base")
+	if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	gitCLI(t, filepath.Dir(other), "clone", "-q", remote, other)
+	n := 0
+	moveRemote := func() {
+		n++
+		writeFile(t, filepath.Join(other, fmt.Sprintf("envs/b/%d", n)), "x")
+		gitCLI(t, other, "add", "-A")
+		gitCLI(t, other, "commit", "-q", "-m", fmt.Sprint("other ", n))
+		gitCLI(t, other, "push", "-q", "origin", "main")
+	}
+	moveRemote()
+
+	b, _ := buildAndCommit(t, r, nil, map[string]string{"envs/a/1": "1"}, "mine")
+	rebuild := b.Rebuilder(commitOpts("mine"))
+	pr, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main", MaxAttempts: 3,
+		Rebuild: func(ctx context.Context, tip plumbing.Hash) (plumbing.Hash, error) {
+			h, err := rebuild(ctx, tip)
+			moveRemote() // another job wins the race every time
+			return h, err
+		},
+	})
+	if !errors.Is(err, ErrPushRejected) {
+		t.Fatalf("push = %+v, %v; want ErrPushRejected", pr, err)
+	}
+	if pr.Attempts != 3 || pr.Rebuilds != 3 {
+		t.Errorf("attempts %d, rebuilds %d; want 3 and 3", pr.Attempts, pr.Rebuilds)
+	}
+	if !strings.Contains(err.Error(), remote) || !strings.Contains(err.Error(), "branch main") {
+		t.Errorf("error %q does not name the remote and branch", err)
+	}
+	if got := gitCLI(t, remote, "log", "-1", "--format=%s", "main"); got != "other 4\n" {
+		t.Errorf("remote tip = %q; nothing may be forced", got)
+	}
+}
+
+func TestPushCanceled(t *testing.T) {
+	remote := newBareRemote(t)
+	r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	buildAndCommit(t, r, nil, map[string]string{"a": "1"}, "one")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("push with a canceled context = %v, want context.Canceled", err)
 	}
 }
