@@ -8,7 +8,8 @@ import (
 
 // ValidatePath reports whether p may name a file in a stored tree: relative,
 // slash-separated, clean, without "..", "." or empty components, without a
-// ".git" component in any letter case, and without NUL or backslash. Git
+// component that some file system would take for ".git" (see isDotGit), and
+// without NUL or backslash. Git
 // itself (and fsck --strict) would reject or misinterpret such names, and a
 // ".git" component could plant hooks in a clone.
 func ValidatePath(p string) error {
@@ -39,11 +40,34 @@ func checkPath(p string) error {
 		if c == ".." || c == "." {
 			return pathError("contains a '" + c + "' component")
 		}
-		if strings.EqualFold(c, ".git") {
+		if isDotGit(c) {
 			return pathError("contains a .git component")
 		}
 	}
 	return nil
+}
+
+// isDotGit reports whether a path component would name the .git directory
+// on some file system, as Git's own checks (and fsck) see it: any letter
+// case, NTFS's trailing dots and spaces and its 8.3 short name "git~1", and
+// HFS+'s ignored Unicode code points.
+func isDotGit(c string) bool {
+	c = strings.Map(func(r rune) rune {
+		if hfsIgnorable(r) {
+			return -1
+		}
+		return r
+	}, c)
+	c = strings.TrimRight(c, ". ")
+	return strings.EqualFold(c, ".git") || strings.EqualFold(c, "git~1")
+}
+
+func hfsIgnorable(r rune) bool {
+	switch {
+	case r >= 0x200c && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x206a && r <= 0x206f, r == 0xfeff:
+		return true
+	}
+	return false
 }
 
 // validatePrefix accepts "" (the whole tree) or a valid path.

@@ -415,6 +415,12 @@ func TestPathValidation(t *testing.T) {
 		{"x/.git/config", false},
 		{"x/.GIT/hooks/pre-commit", false},
 		{"x/.Git", false},
+		{"x/.git./y", false},
+		{".GIT /y", false},
+		{"GIT~1/config", false},
+		{".g\u200cit/hooks", false},
+		{".gitx", true},
+		{"git~2", true},
 		{"a\\b", false},
 		{"a\x00b", false},
 	}
