@@ -1,3 +1,8 @@
+// The benchmarks measure processor time with getrusage and shell out to
+// tar: Unix only.
+
+//go:build unix
+
 package export_test
 
 import (
@@ -15,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -488,6 +494,18 @@ func (p *benchPeak) report(b *testing.B) {
 	b.ReportMetric(float64(p.held)/(1<<20), "peak-sys-MB")
 }
 
+// benchCPU is the processor time (user and system) this process used so
+// far: unlike the elapsed time, it hardly depends on what else the machine
+// is running.
+func benchCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // benchReportFlows reports the throughput of flows per operation.
 func benchReportFlows(b *testing.B, flows int) {
 	if s := b.Elapsed().Seconds(); s > 0 {
@@ -511,14 +529,17 @@ func BenchmarkExport10k(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(src.definitionBytes())
 			peak := &benchPeak{}
+			var cpu time.Duration
 			b.ResetTimer()
 			for range b.N {
 				b.StopTimer()
 				dir := filepath.Join(b.TempDir(), "backup")
 				p := startBenchPeak()
+				cpu0 := benchCPU(b)
 				b.StartTimer()
 				res, _, err := benchExport(ctx, src, dir, layout.bare, false)
 				b.StopTimer()
+				cpu += benchCPU(b) - cpu0
 				p.finish()
 				if err != nil {
 					b.Fatalf("export: %v", err)
@@ -534,6 +555,7 @@ func BenchmarkExport10k(b *testing.B) {
 			}
 			b.StopTimer()
 			benchReportFlows(b, n)
+			b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 			peak.report(b)
 			b.ReportMetric(float64(src.definitionBytes())/1e6, "def-MB")
 			b.ReportMetric(float64(len(src.bases)), label+"-bases")
@@ -555,14 +577,20 @@ func benchGitEnv(home string) []string {
 
 // benchGit runs the git CLI in dir and returns its trimmed output.
 func benchGit(home, dir string, args ...string) (string, error) {
+	out, _, err := benchGitCPU(home, dir, args...)
+	return out, err
+}
+
+// benchGitCPU is benchGit that also returns the processor time git used.
+func benchGitCPU(home, dir string, args ...string) (string, time.Duration, error) {
 	cmd := exec.Command("git", append([]string{"-c", "user.name=Bench", "-c", "user.email=bench@example.invalid"}, args...)...)
 	cmd.Dir, cmd.Env = dir, benchGitEnv(home)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("git %s (in %s): %v: %s", strings.Join(args, " "), dir, err, stderr.String())
+		return "", 0, fmt.Errorf("git %s (in %s): %v: %s", strings.Join(args, " "), dir, err, stderr.String())
 	}
-	return strings.TrimSpace(stdout.String()), nil
+	return strings.TrimSpace(stdout.String()), cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime(), nil
 }
 
 // benchCheckout writes the files of branch main of the repository at
@@ -595,14 +623,17 @@ func benchCheckout(home, gitDir, dir string) error {
 }
 
 // benchGitAddCommit is the git CLI's whole job: a new repository holding
-// the files of dir, committed.
-func benchGitAddCommit(home, dir string) error {
+// the files of dir, committed. It returns the processor time git used.
+func benchGitAddCommit(home, dir string) (time.Duration, error) {
+	var cpu time.Duration
 	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-q", "-m", "x"}} {
-		if _, err := benchGit(home, dir, args...); err != nil {
-			return err
+		_, c, err := benchGitCPU(home, dir, args...)
+		if err != nil {
+			return cpu, err
 		}
+		cpu += c
 	}
-	return nil
+	return cpu, nil
 }
 
 // BenchmarkGitCLIAddCommit10k commits the files of a 10,000-flow export
@@ -623,6 +654,7 @@ func BenchmarkGitCLIAddCommit10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.SetBytes(src.definitionBytes())
+	var cpu time.Duration
 	b.ResetTimer()
 	for range b.N {
 		b.StopTimer()
@@ -631,10 +663,12 @@ func BenchmarkGitCLIAddCommit10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		if err := benchGitAddCommit(home, dir); err != nil {
+		c, err := benchGitAddCommit(home, dir)
+		b.StopTimer()
+		if err != nil {
 			b.Fatal(err)
 		}
-		b.StopTimer()
+		cpu += c
 		gotTree, err := benchGit(home, dir, "rev-parse", "HEAD^{tree}")
 		if err != nil {
 			b.Fatal(err)
@@ -649,6 +683,7 @@ func BenchmarkGitCLIAddCommit10k(b *testing.B) {
 	}
 	b.StopTimer()
 	benchReportFlows(b, n)
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(float64(src.definitionBytes())/1e6, "def-MB")
 	b.ReportMetric(float64(len(src.bases)), label+"-bases")
 }
@@ -712,6 +747,7 @@ func BenchmarkExport10kChanged10(b *testing.B) {
 	b.ReportAllocs()
 	peak := &benchPeak{}
 	written := 0
+	var cpu time.Duration
 	b.ResetTimer()
 	for iter := range b.N {
 		b.StopTimer()
@@ -721,9 +757,11 @@ func BenchmarkExport10kChanged10(b *testing.B) {
 		}
 		before := benchLooseObjects(b, gitDir)
 		p := startBenchPeak()
+		cpu0 := benchCPU(b)
 		b.StartTimer()
 		res, _, err := benchExport(ctx, src, dir, false, true)
 		b.StopTimer()
+		cpu += benchCPU(b) - cpu0
 		p.finish()
 		if err != nil {
 			b.Fatalf("incremental export: %v", err)
@@ -740,6 +778,7 @@ func BenchmarkExport10kChanged10(b *testing.B) {
 	benchReportFlows(b, n)
 	peak.report(b)
 	b.ReportMetric(float64(written)/float64(b.N), "objects/op")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 	b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/full.Seconds(), "x-full")
 	b.ReportMetric(float64(len(src.bases)), label+"-bases")
 }
@@ -930,7 +969,7 @@ func testBenchExport(t *testing.T, bases []benchBase) {
 	if err := benchCheckout(home, bare, work); err != nil {
 		t.Fatal(err)
 	}
-	if err := benchGitAddCommit(home, work); err != nil {
+	if _, err := benchGitAddCommit(home, work); err != nil {
 		t.Fatal(err)
 	}
 	if got, err := benchGit(home, work, "rev-parse", "HEAD^{tree}"); err != nil || got != wantTree {
