@@ -341,3 +341,40 @@ func writeBenchFiles(b *testing.B, dir string, changed map[int]bool, rev int, al
 		}
 	}
 }
+
+// BenchmarkPush10k: pushing a first export of 10,000 flows to an empty bare
+// file remote (go-git builds the pack; git-receive-pack stores it).
+func BenchmarkPush10k(b *testing.B) {
+	r := openRepo(b, b.TempDir(), OpenOptions{Bare: true})
+	exportAll(b, r, plumbing.ZeroHash, nil, 0, nil)
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		remote := filepath.Join(b.TempDir(), fmt.Sprint(i))
+		gitCLI(b, b.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
+		b.StartTimer()
+		if _, err := r.Push(context.Background(), PushOptions{Remote: remote, Branch: "main"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPush10kChanged10: pushing a commit that changed 10 of 10,000
+// flows to a file remote that has the previous one.
+func BenchmarkPush10kChanged10(b *testing.B) {
+	ctx := context.Background()
+	r := openRepo(b, b.TempDir(), OpenOptions{Bare: true})
+	head := exportAll(b, r, plumbing.ZeroHash, nil, 0, nil).Commit
+	remote := filepath.Join(b.TempDir(), "remote.git")
+	gitCLI(b, b.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
+	if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+		b.Fatal(err)
+	}
+	for rev := 1; b.Loop(); rev++ {
+		b.StopTimer()
+		head = exportAll(b, r, head, changedSet(rev), rev, nil).Commit
+		b.StartTimer()
+		if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

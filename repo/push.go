@@ -13,10 +13,13 @@ import (
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
+	"github.com/go-git/go-git/v5/storage"
+	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
 // TokenEnv names the environment variable holding the HTTPS token. It is sent
@@ -109,6 +112,8 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 		max = DefaultMaxAttempts
 	}
 	rem := git.NewRemote(r.st, &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
+	// Packs are sent from a separate, streaming view of the object store.
+	sender := git.NewRemote(r.pushStorage(), &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
 
 	for attempt := 1; attempt <= max; attempt++ {
 		local, err := r.refHash(name)
@@ -152,7 +157,7 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 		}
 
 		res.Attempts = attempt
-		err = rem.PushContext(ctx, &git.PushOptions{
+		err = sender.PushContext(ctx, &git.PushOptions{
 			RemoteName: anonRemote,
 			RefSpecs:   []config.RefSpec{config.RefSpec(name.String() + ":" + name.String())},
 			Auth:       tgt.auth,
@@ -174,6 +179,31 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 	}
 	local, _ := r.refHash(name)
 	return res, tgt.rejected(opts.Branch, local, fmt.Sprintf("the remote branch kept moving during %d attempts", max))
+}
+
+// pushStorage returns a view of the object store for building the pack a
+// push sends. go-git's pack encoder first loads every object to send, and
+// with delta search on (its default window of 10) compares them pairwise: a
+// first push of 10,000 flows took minutes and gigabytes of allocations. This
+// view hands out objects lazily (read when encoded, so memory stays flat) and
+// turns delta search off; the pack is larger but built in one streaming pass,
+// and the receiving side may repack.
+func (r *Repo) pushStorage() storage.Storer {
+	fs := r.st.Filesystem()
+	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(4*cache.MiByte),
+		filesystem.Options{LargeObjectThreshold: 1})
+	return noDeltaStorage{st}
+}
+
+type noDeltaStorage struct{ *filesystem.Storage }
+
+func (s noDeltaStorage) Config() (*config.Config, error) {
+	cfg, err := s.Storage.Config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Pack.Window = 0
+	return cfg, nil
 }
 
 // isAncestor reports whether anc is desc or one of its ancestors. A commit
