@@ -144,6 +144,38 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		}
 	})
 
+	t.Run("remote moves during push", func(t *testing.T) {
+		// Over HTTP go-git computes what to send by walking the remote's
+		// history in the local store, so the retry must see the fetched pack.
+		auth := Auth{Getenv: envWith(token), CABundle: caPEM}
+		other := filepath.Join(t.TempDir(), "other")
+		gitCLI(t, filepath.Dir(other), "clone", "-q", bare, other)
+		b, _ := buildAndCommit(t, r, []string{"envs/mine"}, map[string]string{"envs/mine/1.json": "m"}, "mine")
+		moved := false
+		r.beforePush = func() {
+			if moved {
+				return
+			}
+			moved = true
+			writeFile(t, filepath.Join(other, "envs/theirs/1.json"), "t")
+			gitCLI(t, other, "add", "-A")
+			gitCLI(t, other, "commit", "-q", "-m", "theirs")
+			gitCLI(t, other, "push", "-q", "origin", "main")
+		}
+		defer func() { r.beforePush = nil }()
+		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: auth, Rebuild: b.Rebuilder(commitOpts("mine"))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Attempts != 2 || pr.Rebuilds != 1 {
+			t.Errorf("attempts %d, rebuilds %d; want 2 and 1", pr.Attempts, pr.Rebuilds)
+		}
+		if got := gitCLI(t, bare, "log", "-2", "--format=%s", "main"); got != "mine\ntheirs\n" {
+			t.Errorf("remote log = %q", got)
+		}
+		fsckStrict(t, bare)
+	})
+
 	t.Run("untrusted certificate is refused", func(t *testing.T) {
 		buildAndCommit(t, r, nil, map[string]string{"envs/e/h.json": "[]"}, "export 3")
 		_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Getenv: envWith(token)}})

@@ -112,8 +112,6 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 		max = DefaultMaxAttempts
 	}
 	rem := git.NewRemote(r.st, &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
-	// Packs are sent from a separate, streaming view of the object store.
-	sender := git.NewRemote(r.pushStorage(), &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
 
 	for attempt := 1; attempt <= max; attempt++ {
 		local, err := r.refHash(name)
@@ -157,6 +155,12 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 		}
 
 		res.Attempts = attempt
+		if r.beforePush != nil {
+			r.beforePush()
+		}
+		// Packs are sent from a separate, streaming view of the object store,
+		// made per attempt so it sees packs fetched by earlier attempts.
+		sender := git.NewRemote(r.pushStorage(), &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
 		err = sender.PushContext(ctx, &git.PushOptions{
 			RemoteName: anonRemote,
 			RefSpecs:   []config.RefSpec{config.RefSpec(name.String() + ":" + name.String())},

@@ -375,3 +375,45 @@ func TestPushCanceled(t *testing.T) {
 		t.Fatalf("push with a canceled context = %v, want context.Canceled", err)
 	}
 }
+
+// TestPushRemoteMovesDuringPush makes another job push between this push's
+// read of the remote and its send, so the first attempt is rejected and the
+// second must fetch, rebuild and send objects from the fetched pack.
+func TestPushRemoteMovesDuringPush(t *testing.T) {
+	ctx := context.Background()
+	remote := newBareRemote(t)
+	r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	buildAndCommit(t, r, nil, map[string]string{"envs/a/0": "a0", "envs/b/0": "b0"}, "base")
+	if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	gitCLI(t, filepath.Dir(other), "clone", "-q", remote, other)
+
+	b, _ := buildAndCommit(t, r, []string{"envs/a"}, map[string]string{"envs/a/1": "a1"}, "mine")
+	moved := false
+	r.beforePush = func() {
+		if moved {
+			return
+		}
+		moved = true
+		writeFile(t, filepath.Join(other, "envs/b/1"), "b1")
+		gitCLI(t, other, "add", "-A")
+		gitCLI(t, other, "commit", "-q", "-m", "theirs")
+		gitCLI(t, other, "push", "-q", "origin", "main")
+	}
+	pr, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main", Rebuild: b.Rebuilder(commitOpts("mine"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Attempts != 2 || pr.Rebuilds != 1 {
+		t.Errorf("attempts %d, rebuilds %d; want 2 and 1", pr.Attempts, pr.Rebuilds)
+	}
+	if got := gitCLI(t, remote, "log", "--format=%s", "main"); got != "mine\ntheirs\nbase\n" {
+		t.Errorf("remote log = %q", got)
+	}
+	if got := gitCLI(t, remote, "ls-tree", "-r", "--name-only", "main"); got != "envs/a/1\nenvs/b/0\nenvs/b/1\n" {
+		t.Errorf("remote files = %q", got)
+	}
+	fsckStrict(t, remote)
+}

@@ -59,6 +59,8 @@ type Repo struct {
 	hostname func() (string, error)
 	alive    func(pid int) bool
 	getenv   func(string) string
+	// beforePush, when set (tests), runs just before each push attempt.
+	beforePush func()
 }
 
 // Open opens the repository at dir, creating it (and dir) when dir does not
