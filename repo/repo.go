@@ -282,6 +282,24 @@ func (r *Repo) branchRef(branch string) (plumbing.ReferenceName, error) {
 	return name, nil
 }
 
+// ResolveCommit turns a revision (a full or abbreviated hash, a branch or tag
+// name, or an expression such as "main~2") into a commit hash; an unknown
+// revision gives an error wrapping ErrNotFound.
+func (r *Repo) ResolveCommit(ctx context.Context, rev string) (plumbing.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return plumbing.ZeroHash, err
+	}
+	h, err := r.git.ResolveRevision(plumbing.Revision(rev))
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("resolve %q: %w (%v)", rev, ErrNotFound, err)
+	}
+	c, err := object.GetCommit(r.st, *h)
+	if err != nil {
+		return plumbing.ZeroHash, fmt.Errorf("resolve %q: %s is not a commit: %w", rev, h, ErrNotFound)
+	}
+	return c.Hash, nil
+}
+
 // ReadBlob returns the content of a blob.
 func (r *Repo) ReadBlob(ctx context.Context, hash plumbing.Hash) ([]byte, error) {
 	if err := ctx.Err(); err != nil {

@@ -193,6 +193,25 @@ func TestBuildCommitReadBack(t *testing.T) {
 		t.Errorf("SubtreeHash(envs/e2) = %v, %v", h, err)
 	}
 
+	list, err := tr.List("envs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].Name != "e1" || !list[0].IsDir || list[1].Name != "e2" {
+		t.Errorf("List(envs) = %+v", list)
+	}
+	if list, err := tr.List("envs/absent"); err != nil || len(list) != 0 {
+		t.Errorf("List(absent) = %v, %v", list, err)
+	}
+	for rev, want := range map[string]plumbing.Hash{"main": res.Commit, res.Commit.String()[:10]: res.Commit, "HEAD": res.Commit} {
+		if got, err := r.ResolveCommit(ctx, rev); err != nil || got != want {
+			t.Errorf("ResolveCommit(%q) = %v, %v; want %v", rev, got, err, want)
+		}
+	}
+	if _, err := r.ResolveCommit(ctx, "no-such-branch"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ResolveCommit(unknown) = %v, want ErrNotFound", err)
+	}
+
 	for _, p := range []string{"envs/e1/flows/nope.json", "envs/e1", "README.md/x"} {
 		if _, err := r.ReadFile(ctx, res.Commit, p); !errors.Is(err, ErrNotFound) {
 			t.Errorf("ReadFile(%s) error = %v, want ErrNotFound", p, err)

@@ -78,6 +78,9 @@ func (t *Tree) Lookup(path string) (plumbing.Hash, error) {
 // contents, which lets callers skip whole unchanged directories.
 func (t *Tree) SubtreeHash(prefix string) (plumbing.Hash, error) {
 	if prefix == "" {
+		if t.root == emptyTree {
+			return plumbing.ZeroHash, nil
+		}
 		return t.root, nil
 	}
 	e, err := t.entry(prefix)
@@ -91,6 +94,36 @@ func (t *Tree) SubtreeHash(prefix string) (plumbing.Hash, error) {
 		return plumbing.ZeroHash, nil
 	}
 	return e.Hash, nil
+}
+
+// Entry is one immediate child of a directory in a Tree.
+type Entry struct {
+	Name  string
+	IsDir bool
+	Hash  plumbing.Hash // blob hash for files, tree hash for directories
+}
+
+// List returns the immediate children of directory dir ("" for the root) in
+// Git order; an absent directory gives none. Submodule entries are skipped.
+func (t *Tree) List(dir string) ([]Entry, error) {
+	h, err := t.SubtreeHash(dir)
+	if err != nil || h.IsZero() {
+		return nil, err
+	}
+	d, err := t.dir(dir, h)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(d.entries))
+	for _, e := range d.entries {
+		switch {
+		case e.Mode == filemode.Dir:
+			out = append(out, Entry{Name: e.Name, IsDir: true, Hash: e.Hash})
+		case isFile(e.Mode):
+			out = append(out, Entry{Name: e.Name, Hash: e.Hash})
+		}
+	}
+	return out, nil
 }
 
 // Files returns the paths of all files under the directory prefix ("" for
