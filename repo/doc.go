@@ -15,7 +15,10 @@
 // replaced prefixes), so the same build can be replayed onto another base with
 // Rebase. Push uses that when a remote rejects a non-fast-forward update: it
 // fetches the remote tip into refs/flowsync/remote-tip, rebuilds this run's
-// commit on top of it and retries, never forcing.
+// commit on top of it and retries, never forcing. Remotes are given as URLs or
+// paths and used without being added to the repository's config; HTTPS
+// tokens come from FLOWSYNC_GIT_TOKEN, SSH host keys are always checked
+// against known_hosts, and errors never show credentials.
 //
 // In a non-bare repository whose HEAD is the committed branch, Commit also
 // brings the working files and the index up to date for the paths the commit

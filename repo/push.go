@@ -81,7 +81,7 @@ type PushOptions struct {
 // PushResult says what Push did.
 type PushResult struct {
 	Remote   string        // the remote, with any credentials removed
-	Branch   string        //
+	Branch   string        // the branch pushed
 	Commit   plumbing.Hash // what the remote branch points to now
 	Attempts int           // push attempts made
 	Rebuilds int           // times the commit was rebuilt on a moved remote tip

@@ -222,7 +222,8 @@ func isEmptyDir(dir string) (bool, error) {
 // Dir is the absolute directory given to Open.
 func (r *Repo) Dir() string { return r.dir }
 
-// GitDir is the directory holding objects, refs and the lock file.
+// GitDir is the repository's git directory (.git, or the bare repository
+// itself), where the lock file lives.
 func (r *Repo) GitDir() string { return r.gitDir }
 
 // Bare reports whether the repository has no working tree.
