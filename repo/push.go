@@ -149,6 +149,9 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 				if ok, err := r.isAncestor(newTip, rebuilt); err != nil || !ok {
 					return res, fmt.Errorf("push to %s: rebuilt commit %s does not descend from remote tip %s", tgt.display, short(rebuilt), short(newTip))
 				}
+				if cur, err := r.refHash(name); err != nil || cur != rebuilt {
+					return res, fmt.Errorf("push to %s: rebuild returned %s but branch %s is at %s", tgt.display, short(rebuilt), opts.Branch, hashOrNone(cur))
+				}
 				res.Rebuilds++
 				local = rebuilt
 			}
