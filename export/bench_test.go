@@ -38,7 +38,7 @@ import (
 // Performance of issue #3: normalize and commit 10,000 flows, against
 // `git add -A && git commit` by the git CLI on the same files, a run where
 // 10 of them changed, and the peak memory of both. Run them one iteration
-// each (a few minutes on 2 cores):
+// each (about 5 minutes on 2 cores; pass -timeout 30m on a busy machine):
 //
 //	FLOWSYNC_CORPUS=/path/to/corpus/flows \
 //	go test -run '^$' -bench 'Export10k|GitCLI' -benchtime 1x -benchmem ./export/
@@ -49,7 +49,12 @@ import (
 // "demo-bases" says which, and how many distinct definitions there were.
 //
 // The source is an in-memory fake at the edge (no HTTP): these benchmarks
-// measure normalization and the object store, not the API client.
+// measure normalization and the object store, not the API client. Elapsed
+// times on a shared machine vary by a factor of two from run to run;
+// cpu-s/op (processor time of the export, or of the git processes) varies
+// less. The git CLI's timed part starts with the files already written, so
+// it compares with the "bare" export (objects only); the "worktree" export
+// also writes every working file and the index.
 
 const (
 	benchDefaultFlows = 10_000
