@@ -818,7 +818,7 @@ func TestBenchSynthSource(t *testing.T) {
 
 func testBenchSource(t *testing.T, bases []benchBase) {
 	ctx := context.Background()
-	const n = 2*benchPageSize + 17
+	const n = benchPageSize + 17
 	src := newBenchSource(bases, n)
 
 	var pages []int
@@ -836,7 +836,7 @@ func testBenchSource(t *testing.T, bases []benchBase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]int{benchPageSize, benchPageSize, 17}, pages); diff != "" {
+	if diff := cmp.Diff([]int{benchPageSize, 17}, pages); diff != "" {
 		t.Errorf("page sizes (-want +got):\n%s", diff)
 	}
 
@@ -952,7 +952,7 @@ func testBenchSource(t *testing.T, bases []benchBase) {
 
 func testBenchExport(t *testing.T, bases []benchBase) {
 	ctx := context.Background()
-	const n = 120
+	const n = 60
 	src := newBenchSource(bases, n)
 	home := t.TempDir()
 
