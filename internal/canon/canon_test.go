@@ -381,3 +381,20 @@ func BenchmarkStdlibRoundTrip(b *testing.B) {
 		}
 	}
 }
+
+func TestEncodeSmallValueDoesNotPinBuffer(t *testing.T) {
+	v, err := Parse([]byte(`true`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := v.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "true\n" {
+		t.Fatalf("Encode = %q", b)
+	}
+	if cap(b) > 64 {
+		t.Errorf("a 5-byte encoding keeps a %d-byte buffer alive", cap(b))
+	}
+}

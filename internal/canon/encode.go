@@ -51,6 +51,12 @@ func encode(v *Value, sizeHint int) ([]byte, error) {
 		return nil, err
 	}
 	e.buf = append(e.buf, '\n')
+	// Callers keep results (a flow's extra properties live until the export
+	// writes its index), so a small value must not pin a mostly empty
+	// sizeHint buffer: copy it out when more than half would be wasted.
+	if waste := cap(e.buf) - len(e.buf); waste > 512 && waste > len(e.buf) {
+		return append([]byte(nil), e.buf...), nil
+	}
 	return e.buf, nil
 }
 
