@@ -11,6 +11,7 @@ import (
 	"time"
 
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/time/rate"
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
@@ -257,11 +258,22 @@ func shortHash(h string) string {
 type exportReporter struct {
 	g     *globalOptions
 	pacer *pacer.Pacer // the identity's pacer, for the time estimate; may be nil
+	// A long export (thousands of flows at 5 calls a minute) reports how far
+	// it got, at most every progressEvery.
+	progress    rate.Sometimes
+	total, done int
 }
 
-func newExportReporter(g *globalOptions) *exportReporter { return &exportReporter{g: g} }
+const progressEvery = 30 * time.Second
+
+func newExportReporter(g *globalOptions) *exportReporter {
+	return &exportReporter{g: g, progress: rate.Sometimes{Interval: progressEvery}}
+}
 
 func (r *exportReporter) EnvironmentStarted(env api.Environment, flows int) {
+	r.total, r.done = flows, 0
+	r.progress = rate.Sometimes{Interval: progressEvery}
+	r.progress.Do(func() {}) // the line below says where it starts
 	if r.g.Quiet || r.g.Output == "json" {
 		return
 	}
@@ -277,6 +289,10 @@ func (r *exportReporter) EnvironmentStarted(env api.Environment, flows int) {
 }
 
 func (r *exportReporter) FlowDone(ev export.FlowEvent) {
+	r.done++
+	if !r.g.Quiet && !r.g.Verbose && r.g.Output != "json" && r.done < r.total {
+		r.progress.Do(func() { fmt.Fprintf(r.g.io.Err, "  %d of %d flows\n", r.done, r.total) })
+	}
 	if ev.Err != nil {
 		if !r.g.Quiet {
 			fmt.Fprintf(r.g.io.Err, "  %s %q (%s): %v\n", ev.Outcome, ev.DisplayName, ev.Flow, ev.Err)
