@@ -218,3 +218,26 @@ func TestEmulatorCommandAndToken(t *testing.T) {
 		t.Errorf("emulator exit %d: %s", code, errOut.String())
 	}
 }
+
+func TestDemo(t *testing.T) {
+	dir := t.TempDir()
+	code, out, stderr := run(t, map[string]string{"FLOWSYNC_CACHE_DIR": t.TempDir()}, "demo", "--dir", dir)
+	if code != 0 {
+		t.Fatalf("demo: exit %d\n%s\n%s", code, out, stderr)
+	}
+	for _, want := range []string{
+		"Contoso Dev", "no changes: nothing committed", "changed: \"Daily flow inventory (renamed)\"",
+		"<redacted:flowsync:actions.Check_partner_API.inputs.authentication.password>",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "DEMO-ONLY-") {
+		t.Error("demo output shows a planted secret value")
+	}
+	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD").Output()
+	if err != nil || strings.TrimSpace(string(logOut)) != "2" {
+		t.Errorf("backup has %q commits (%v), want 2: the unchanged export must not commit", logOut, err)
+	}
+}

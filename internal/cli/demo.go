@@ -123,12 +123,26 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		return err
 	}
 
-	step("git log --stat (the backup is an ordinary Git repository)")
-	cmd := exec.CommandContext(ctx, "git", "-C", repoDir, "log", "--stat=100", "--format=%h %an %ad%n%n%w(0,4,4)%B", "--date=short")
-	cmd.Stdout, cmd.Stderr = out, g.io.Err
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("git log (is git installed?): %w", err)
+	git := func(args ...string) error {
+		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", repoDir}, args...)...)
+		cmd.Stdout, cmd.Stderr = out, g.io.Err
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("git %s (is git installed?): %w", strings.Join(args, " "), err)
+		}
+		return nil
 	}
-	fmt.Fprintf(out, "\nBrowse it: git -C %s show HEAD~1:environments | cat\n", repoDir)
+	step("git log (the backup is an ordinary Git repository)")
+	if err := git("log", "--format=%h %an %ad  %s", "--date=short"); err != nil {
+		return err
+	}
+	step("git show --stat HEAD: the incremental export changed one flow")
+	if err := git("show", "--stat=120", "--format=%B", "HEAD"); err != nil {
+		return err
+	}
+	step("git grep redacted: secrets in flow definitions are placeholders, never values")
+	if err := git("grep", "-h", "-o", "<redacted:flowsync:[^>]*>"); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nBrowse it: each environments/<env>/README.md in %s indexes that environment's flows.\n", repoDir)
 	return nil
 }
