@@ -241,3 +241,21 @@ func TestDemo(t *testing.T) {
 		t.Errorf("backup has %q commits (%v), want 2: the unchanged export must not commit", logOut, err)
 	}
 }
+
+func TestExportUnreachableRemoteKeepsLocalCommit(t *testing.T) {
+	inst, env := startEmulator(t)
+	dir := filepath.Join(t.TempDir(), "backup")
+	remote := filepath.Join(t.TempDir(), "no", "such", "remote.git")
+	code, out, stderr := run(t, env, "--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s",
+		"export", "--repo", dir, "--env", "Contoso Prod", "--push", "--remote", remote)
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want %d\n%s%s", code, ExitFailure, out, stderr)
+	}
+	if !strings.Contains(stderr, "committed locally") || !strings.Contains(stderr, "push failed") {
+		t.Errorf("the error does not say the commit is kept and the push failed:\n%s", stderr)
+	}
+	n, err := exec.Command("git", "-C", dir, "rev-list", "--count", "main").Output()
+	if err != nil || strings.TrimSpace(string(n)) != "1" {
+		t.Errorf("local branch has %q commits (%v), want the export's 1", n, err)
+	}
+}
