@@ -108,6 +108,7 @@ func (r *Repo) NewBuilder(ctx context.Context, base plumbing.Hash) (*Builder, er
 	if err != nil {
 		return nil, fmt.Errorf("new builder: base %w", err)
 	}
+	r.refreshPacks()
 	return &Builder{r: r, base: base, baseTree: tree, expect: base, root: &node{}}, nil
 }
 

@@ -2,13 +2,17 @@ package repo
 
 import (
 	"bufio"
+	"bytes"
 	"compress/zlib"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -31,6 +35,37 @@ func (r *Repo) hasObject(h plumbing.Hash) bool {
 	return r.st.HasEncodedObject(h) == nil
 }
 
+// refreshPacks notes whether objects/pack holds any pack, so that storeRaw
+// can skip go-git's packed-object lookup (a failed open per object) in a
+// repository that has none. It runs once per Builder. A pack appearing later
+// (a concurrent git gc) only makes storeRaw write a loose copy of an object
+// that is also packed, which Git tolerates; hasObject, which PutBlob relies
+// on, always asks go-git.
+func (r *Repo) refreshPacks() {
+	r.packsKnown, r.hasPacks = true, true
+	ents, err := os.ReadDir(filepath.Join(r.commonDir, "objects", "pack"))
+	if errors.Is(err, fs.ErrNotExist) {
+		r.hasPacks = false
+		return
+	}
+	if err != nil {
+		return // unknown: keep asking go-git
+	}
+	r.hasPacks = slices.ContainsFunc(ents, func(e fs.DirEntry) bool { return strings.HasSuffix(e.Name(), ".pack") })
+}
+
+// mayHaveObject is hasObject for storeRaw: when the repository has no packs
+// it only stats the loose path.
+func (r *Repo) mayHaveObject(h plumbing.Hash) bool {
+	if _, err := os.Lstat(r.loosePath(h)); err == nil {
+		return true
+	}
+	if !r.packsKnown {
+		r.refreshPacks()
+	}
+	return r.hasPacks && r.st.HasEncodedObject(h) == nil
+}
+
 func (r *Repo) loosePath(h plumbing.Hash) string {
 	hex := h.String()
 	return filepath.Join(r.commonDir, "objects", hex[:2], hex[2:])
@@ -39,7 +74,7 @@ func (r *Repo) loosePath(h plumbing.Hash) string {
 // storeRaw stores an object of type t with the given content (its hash h
 // already computed) unless the store has it.
 func (r *Repo) storeRaw(t plumbing.ObjectType, content []byte, h plumbing.Hash) error {
-	if r.hasObject(h) {
+	if r.mayHaveObject(h) {
 		return nil
 	}
 	final := r.loosePath(h)
@@ -51,25 +86,27 @@ func (r *Repo) storeRaw(t plumbing.ObjectType, content []byte, h plumbing.Hash) 
 		}
 		r.objDirs[idx] = true
 	}
-	f, err := os.CreateTemp(dir, "tmp_obj_")
+	// Created read-only, as Git makes objects, so no chmod is needed; the
+	// write works on the descriptor already open.
+	tmp := filepath.Join(dir, "tmp_obj_"+randomToken())
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		return fmt.Errorf("store %s %s: %w", t, h, err)
 	}
-	tmp := f.Name()
-	defer os.Remove(tmp) // no-op after a successful rename
 	if err := r.writeZlib(f, t, content); err != nil {
 		f.Close()
+		os.Remove(tmp)
 		return fmt.Errorf("store %s %s: %w", t, h, err)
 	}
 	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("store %s %s: %w", t, h, err)
 	}
-	// Objects are read-only, as Git makes them.
-	if err := os.Chmod(tmp, 0o444); err != nil {
-		return fmt.Errorf("store %s %s: %w", t, h, err)
-	}
-	if err := os.Rename(tmp, final); err != nil && !errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("store %s %s: %w", t, h, err)
+	if err := os.Rename(tmp, final); err != nil {
+		os.Remove(tmp)
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("store %s %s: %w", t, h, err)
+		}
 	}
 	return nil
 }
@@ -99,4 +136,49 @@ func (r *Repo) writeZlib(f *os.File, t plumbing.ObjectType, content []byte) erro
 		return err
 	}
 	return r.bw.Flush()
+}
+
+// looseReader reads loose objects without going through go-git, reusing one
+// decompressor; the working tree update uses one per writer goroutine to get
+// back the blobs it just stored.
+type looseReader struct {
+	zr  io.ReadCloser
+	src bytes.Reader
+	buf bytes.Buffer
+}
+
+// read returns the content of the loose object at path, which must have type
+// t, valid until the next read. ok is false (with a nil error) when there is no such loose object, so
+// the caller can look elsewhere.
+func (lr *looseReader) read(path string, t plumbing.ObjectType) (content []byte, ok bool, err error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	lr.src.Reset(raw)
+	if lr.zr == nil {
+		if lr.zr, err = zlib.NewReader(&lr.src); err != nil {
+			return nil, false, fmt.Errorf("read %s: %w", path, err)
+		}
+	} else if err := lr.zr.(zlib.Resetter).Reset(&lr.src, nil); err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	lr.buf.Reset()
+	if _, err := lr.buf.ReadFrom(lr.zr); err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	data := lr.buf.Bytes()
+	nul := bytes.IndexByte(data, 0)
+	if nul < 0 {
+		return nil, false, fmt.Errorf("read %s: no object header", path)
+	}
+	typ, size, found := strings.Cut(string(data[:nul]), " ")
+	n, err := strconv.Atoi(size)
+	if !found || err != nil || typ != t.String() || n != len(data)-nul-1 {
+		return nil, false, fmt.Errorf("read %s: bad header %q for a %s", path, data[:nul], t)
+	}
+	return data[nul+1:], true, nil
 }

@@ -47,11 +47,13 @@ type Repo struct {
 	commonDir string
 	workDir   string    // "" for a bare repository
 	objDirs   [256]bool // objects/xx directories known to exist
-	zw        *zlib.Writer
-	bw        *bufio.Writer
-	hdr       []byte
-	st        *filesystem.Storage
-	git       *git.Repository
+	// packsKnown says hasPacks is set (see refreshPacks).
+	packsKnown, hasPacks bool
+	zw                   *zlib.Writer
+	bw                   *bufio.Writer
+	hdr                  []byte
+	st                   *filesystem.Storage
+	git                  *git.Repository
 
 	// Injected for tests; set by Open.
 	now      func() time.Time
