@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -284,14 +286,17 @@ func (m *branchMove) apply() error {
 		m.pruneEmptyDirs(parentDir(c.Path))
 		removed[c.Path] = true
 	}
+	writes := make([]change, 0, len(m.changes))
 	for _, c := range m.changes {
-		if !c.To.exists() {
-			continue
+		if c.To.exists() {
+			writes = append(writes, c)
 		}
-		fi, err := m.writeFile(c.Path, c.To)
-		if err != nil {
-			return err
-		}
+	}
+	stats, err := m.writeFiles(writes)
+	if err != nil {
+		return err
+	}
+	for i, c := range writes {
 		e := byName[c.Path] // never unmerged: checkConflicts refused those
 		if e == nil {
 			e = &index.Entry{Name: c.Path}
@@ -299,27 +304,90 @@ func (m *branchMove) apply() error {
 			m.idx.Entries = append(m.idx.Entries, e)
 		}
 		e.Hash, e.Mode = c.To.Hash, c.To.Mode
-		fillStat(e, fi)
+		fillStat(e, stats[i])
 	}
 	m.idx.Entries = slices.DeleteFunc(m.idx.Entries, func(e *index.Entry) bool { return removed[e.Name] })
 	m.idx.Cache = nil // the cached-tree extension would be stale (and is not written anyway)
 	return m.writeIndex()
 }
 
-// writeFile writes one file of the new tree atomically (temporary file, then
-// rename) and returns its stat data.
-func (m *branchMove) writeFile(p string, s fileState) (os.FileInfo, error) {
-	full := filepath.Join(m.r.workDir, filepath.FromSlash(p))
-	if err := os.MkdirAll(filepath.Dir(full), 0o777); err != nil {
-		return nil, fmt.Errorf("write %s: %w", full, err)
+// fileWriters is how many goroutines write working files. File creation is
+// syscall-bound, so a few writers overlap it even on two cores; the index
+// update stays in one goroutine, in path order.
+const fileWriters = 4
+
+// writeFiles writes the files of writes (sorted by path) and returns their
+// stat data in the same order. Parent directories are created first, in this
+// goroutine, each once; the files are then written concurrently.
+func (m *branchMove) writeFiles(writes []change) ([]os.FileInfo, error) {
+	made := map[string]bool{"": true}
+	for _, c := range writes {
+		dir := parentDir(c.Path)
+		if made[dir] {
+			continue
+		}
+		full := filepath.Join(m.r.workDir, filepath.FromSlash(dir))
+		if err := os.MkdirAll(full, 0o777); err != nil {
+			return nil, fmt.Errorf("write %s: %w", filepath.Join(m.r.workDir, filepath.FromSlash(c.Path)), err)
+		}
+		for ; !made[dir]; dir = parentDir(dir) {
+			made[dir] = true
+		}
 	}
+
+	stats := make([]os.FileInfo, len(writes))
+	errs := make([]error, len(writes))
+	jobs := make(chan int)
+	var failed atomic.Bool
+	var readMu sync.Mutex // go-git's storage is not safe for concurrent use
+	var wg sync.WaitGroup
+	for range min(fileWriters, len(writes)) {
+		wg.Go(func() {
+			var lr looseReader
+			for i := range jobs {
+				if failed.Load() {
+					continue
+				}
+				c := writes[i]
+				stats[i], errs[i] = m.writeFile(c.Path, c.From.exists(), c.To, func(h plumbing.Hash) ([]byte, error) {
+					if b, ok, err := lr.read(m.r.loosePath(h), plumbing.BlobObject); ok || err != nil {
+						return b, err
+					}
+					readMu.Lock()
+					defer readMu.Unlock()
+					return m.r.ReadBlob(context.Background(), h)
+				})
+				if errs[i] != nil {
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	for i := range writes {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return stats, nil
+}
+
+// writeFile writes one file of the new tree, whose parent directory exists,
+// and returns its stat data. A path that was not tracked before is created
+// directly (nothing can observe a partial file where none was expected);
+// one that replaces a tracked file is written to a temporary file that is
+// renamed into place, so readers see either the old or the new content.
+func (m *branchMove) writeFile(p string, tracked bool, s fileState, read func(plumbing.Hash) ([]byte, error)) (os.FileInfo, error) {
+	full := filepath.Join(m.r.workDir, filepath.FromSlash(p))
 	if s.Mode == filemode.Submodule {
 		if err := os.MkdirAll(full, 0o777); err != nil {
 			return nil, fmt.Errorf("write %s: %w", full, err)
 		}
 		return os.Lstat(full)
 	}
-	content, err := m.r.ReadBlob(context.Background(), s.Hash)
+	content, err := read(s.Hash)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", full, err)
 	}
@@ -336,25 +404,53 @@ func (m *branchMove) writeFile(p string, s fileState) (os.FileInfo, error) {
 	}
 	// OpenFile (not CreateTemp) so the process umask applies to perm, as
 	// for files Git checks out.
+	if !tracked {
+		f, err := os.OpenFile(full, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if err == nil {
+			fi, err := writeAndStat(f, content)
+			if err != nil {
+				os.Remove(full)
+				return nil, fmt.Errorf("write %s: %w", full, err)
+			}
+			return fi, nil
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("write %s: %w", full, err)
+		}
+		// An untracked file with the same content (checkConflicts allowed
+		// it): replace it like a tracked one.
+	}
 	tmp := filepath.Join(filepath.Dir(full), ".flowsync-tmp-"+randomToken())
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", full, err)
 	}
-	defer os.Remove(tmp)
+	fi, err := writeAndStat(f, content)
+	if err == nil {
+		err = os.Rename(tmp, full)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return nil, fmt.Errorf("write %s: %w", full, err)
+	}
+	return fi, nil
+}
+
+// writeAndStat writes content to f, closes it and returns its stat data,
+// taken from the open file after the last write (as Git does), which saves
+// a second lookup of the path; a rename keeps the inode and times.
+func writeAndStat(f *os.File, content []byte) (os.FileInfo, error) {
 	if _, err := f.Write(content); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("write %s: %w", full, err)
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
 	}
 	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("write %s: %w", full, err)
-	}
-	if err := os.Rename(tmp, full); err != nil {
-		return nil, fmt.Errorf("write %s: %w", full, err)
-	}
-	fi, err := os.Lstat(full)
-	if err != nil {
-		return nil, fmt.Errorf("write %s: %w", full, err)
+		return nil, err
 	}
 	return fi, nil
 }
