@@ -150,6 +150,21 @@ func BenchmarkCommit10k(b *testing.B) {
 	peak.report(b)
 }
 
+// BenchmarkCommit10kWorktree: the same first export into an empty non-bare
+// repository, so the working files and the index are written too.
+func BenchmarkCommit10kWorktree(b *testing.B) {
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		r := openRepo(b, filepath.Join(b.TempDir(), fmt.Sprint(i)), OpenOptions{})
+		runtime.GC()
+		b.StartTimer()
+		res := exportAll(b, r, plumbing.ZeroHash, nil, 0, nil)
+		if res.Stats.Added != benchDirs*benchFiles {
+			b.Fatalf("stats %+v", res.Stats)
+		}
+	}
+}
+
 // BenchmarkCommit10kChanged10: a repeated full export (every file Put again)
 // where 10 of 10,000 flows changed.
 func BenchmarkCommit10kChanged10(b *testing.B) {
