@@ -425,7 +425,10 @@ func (m *branchMove) writeFile(p string, tracked bool, s fileState, read func(pl
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", full, err)
 	}
-	fi, err := writeAndStat(f, content)
+	_, err = f.Write(content)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
 	if err == nil {
 		err = os.Rename(tmp, full)
 	}
@@ -433,12 +436,17 @@ func (m *branchMove) writeFile(p string, tracked bool, s fileState, read func(pl
 		os.Remove(tmp)
 		return nil, fmt.Errorf("write %s: %w", full, err)
 	}
+	// Stat again: rename may change the ctime the index records.
+	fi, err := os.Lstat(full)
+	if err != nil {
+		return nil, fmt.Errorf("write %s: %w", full, err)
+	}
 	return fi, nil
 }
 
 // writeAndStat writes content to f, closes it and returns its stat data,
 // taken from the open file after the last write (as Git does), which saves
-// a second lookup of the path; a rename keeps the inode and times.
+// a second lookup of the path when the file is created in place.
 func writeAndStat(f *os.File, content []byte) (os.FileInfo, error) {
 	if _, err := f.Write(content); err != nil {
 		f.Close()

@@ -125,3 +125,33 @@ func TestWorktreeWritesAroundExistingEntries(t *testing.T) {
 	}
 	fsckStrict(t, dir)
 }
+
+// TestWorktreeIndexStatMatchesDisk: the index records the stat data of the
+// files as they are on disk, both for files created in place and for files
+// replaced through a rename, so later conflict checks need not re-hash them.
+func TestWorktreeIndexStatMatchesDisk(t *testing.T) {
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{})
+	commitFiles(t, r, nil, map[string]string{"a/new.json": "1", "a/mod.json": "1"}, "first")
+	commitFiles(t, r, nil, map[string]string{"a/mod.json": "2", "b/new.json": "3"}, "second")
+
+	m := &branchMove{r: r}
+	idx, err := r.readIndex()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.idx = idx
+	for _, e := range idx.Entries {
+		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(e.Name)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !e.ModifiedAt.Equal(fi.ModTime()) || int64(e.Size) != fi.Size() || !sameInode(e, fi) {
+			t.Errorf("%s: index stat (mtime %v size %d) differs from disk (mtime %v size %d) or inode/ctime differ",
+				e.Name, e.ModifiedAt, e.Size, fi.ModTime(), fi.Size())
+		}
+	}
+	if len(idx.Entries) != 3 {
+		t.Errorf("index has %d entries, want 3", len(idx.Entries))
+	}
+}
