@@ -87,6 +87,13 @@ func openRepo(t testing.TB, dir string, opts OpenOptions) *Repo {
 // Put files, then Commit.
 func commitFiles(t testing.TB, r *Repo, replace []string, files map[string]string, msg string) Result {
 	t.Helper()
+	_, res := buildAndCommit(t, r, replace, files, msg)
+	return res
+}
+
+// buildAndCommit is commitFiles that also returns the builder (for Rebuilder).
+func buildAndCommit(t testing.TB, r *Repo, replace []string, files map[string]string, msg string) (*Builder, Result) {
+	t.Helper()
 	ctx := context.Background()
 	base, err := r.Head(ctx, "main")
 	if err != nil {
@@ -110,7 +117,7 @@ func commitFiles(t testing.TB, r *Repo, replace []string, files map[string]strin
 	if err != nil {
 		t.Fatalf("commit %q: %v", msg, err)
 	}
-	return res
+	return b, res
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -21,36 +21,6 @@ func newBareRemote(t *testing.T) string {
 	return dir
 }
 
-// buildAndCommit commits files (replacing the given prefixes) on main's tip
-// and returns the builder (for Rebuilder) and result.
-func buildAndCommit(t *testing.T, r *Repo, replace []string, files map[string]string, msg string) (*Builder, Result) {
-	t.Helper()
-	ctx := context.Background()
-	base, err := r.Head(ctx, "main")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := r.NewBuilder(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range replace {
-		if err := b.ReplaceSubtree(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, p := range sortedKeys(files) {
-		if err := b.Put(p, []byte(files[p])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	res, err := b.Commit(ctx, commitOpts(msg))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b, res
-}
-
 func TestPushToBareFileRemote(t *testing.T) {
 	ctx := context.Background()
 	remote := newBareRemote(t)
