@@ -8,6 +8,7 @@ package export_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -416,9 +417,9 @@ func benchExport(ctx context.Context, src export.Source, dir string, bare, incre
 	return res, rp, err
 }
 
-// benchLooseObjects counts the loose objects of a repository (the engine
-// writes nothing else).
-func benchLooseObjects(tb testing.TB, gitDir string) int {
+// benchObjects counts the objects of a repository: loose ones and those in
+// packs (a large run writes one pack; see repo/pack.go).
+func benchObjects(tb testing.TB, gitDir string) int {
 	tb.Helper()
 	dirs, err := os.ReadDir(filepath.Join(gitDir, "objects"))
 	if err != nil {
@@ -441,6 +442,18 @@ func benchLooseObjects(tb testing.TB, gitDir string) int {
 				n++
 			}
 		}
+	}
+	idxs, err := filepath.Glob(filepath.Join(gitDir, "objects", "pack", "pack-*.idx"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, p := range idxs {
+		b, err := os.ReadFile(p)
+		// A version 2 index: magic, version, then 256 cumulative counts.
+		if err != nil || len(b) < 8+256*4 || string(b[:4]) != "\xfftOc" {
+			tb.Fatalf("pack index %s: unreadable (%v)", p, err)
+		}
+		n += int(binary.BigEndian.Uint32(b[8+255*4:]))
 	}
 	return n
 }
@@ -748,7 +761,7 @@ func BenchmarkExport10kChanged10(b *testing.B) {
 		b.Fatalf("full export added %d of %d flows", len(res.Added), n)
 	}
 	gitDir := rp.GitDir()
-	b.Logf("setup: full export of %d flows in %v, %d objects", n, full.Round(time.Millisecond), benchLooseObjects(b, gitDir))
+	b.Logf("setup: full export of %d flows in %v, %d objects", n, full.Round(time.Millisecond), benchObjects(b, gitDir))
 	b.ReportAllocs()
 	peak := &benchPeak{}
 	written := 0
@@ -760,7 +773,7 @@ func BenchmarkExport10kChanged10(b *testing.B) {
 		for _, i := range changed {
 			src.bump(i)
 		}
-		before := benchLooseObjects(b, gitDir)
+		before := benchObjects(b, gitDir)
 		p := startBenchPeak()
 		cpu0 := benchCPU(b)
 		b.StartTimer()
@@ -771,7 +784,7 @@ func BenchmarkExport10kChanged10(b *testing.B) {
 		if err != nil {
 			b.Fatalf("incremental export: %v", err)
 		}
-		objects := benchLooseObjects(b, gitDir) - before
+		objects := benchObjects(b, gitDir) - before
 		if err := benchCheckChanged(res, changed, objects); err != nil {
 			b.Fatal(err)
 		}
@@ -995,12 +1008,12 @@ func testBenchExport(t *testing.T, bases []benchBase) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := benchLooseObjects(t, rp.GitDir())
+	before := benchObjects(t, rp.GitDir())
 	res, _, err = benchExport(ctx, src, dir, false, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	objects := benchLooseObjects(t, rp.GitDir()) - before
+	objects := benchObjects(t, rp.GitDir()) - before
 	if err := benchCheckChanged(res, changed, objects); err != nil {
 		t.Error(err)
 	}
@@ -1010,7 +1023,7 @@ func testBenchExport(t *testing.T, bases []benchBase) {
 	t.Logf("%d changed flows of %d: %d objects written", len(changed), n, objects)
 
 	// Unchanged: nothing is committed and nothing written.
-	before = benchLooseObjects(t, rp.GitDir())
+	before = benchObjects(t, rp.GitDir())
 	res, _, err = benchExport(ctx, src, dir, false, true)
 	if err != nil {
 		t.Fatal(err)
@@ -1018,7 +1031,7 @@ func testBenchExport(t *testing.T, bases []benchBase) {
 	if res.Committed || len(res.Changed) != 0 {
 		t.Errorf("unchanged export committed %v, changed %d flows", res.Committed, len(res.Changed))
 	}
-	if got := benchLooseObjects(t, rp.GitDir()) - before; got != 0 {
+	if got := benchObjects(t, rp.GitDir()) - before; got != 0 {
 		t.Errorf("unchanged export wrote %d objects", got)
 	}
 }

@@ -219,6 +219,7 @@ func Run(ctx context.Context, src Source, rp *repo.Repo, opts Options, rep Repor
 	if err != nil {
 		return nil, err
 	}
+	defer b.Discard() // a run that fails leaves no temporary pack behind
 	w := &writer{rp: rp, b: b, prev: prevTree, opts: opts, rep: rep, src: src, res: &Result{}}
 	if err := w.put(RootFileName, rootFile()); err != nil {
 		return nil, err

@@ -64,6 +64,9 @@ type Builder struct {
 	root   *node
 	done   bool
 	after  plumbing.Hash // branch value after a successful Commit
+	// batch holds the objects written by this build until Commit makes them
+	// visible (see pack.go).
+	batch *objectBatch
 }
 
 // node is one path of the operation trie.
@@ -109,21 +112,23 @@ func (r *Repo) NewBuilder(ctx context.Context, base plumbing.Hash) (*Builder, er
 		return nil, fmt.Errorf("new builder: base %w", err)
 	}
 	r.refreshPacks()
-	return &Builder{r: r, base: base, baseTree: tree, expect: base, root: &node{}}, nil
+	return &Builder{r: r, base: base, baseTree: tree, expect: base, root: &node{}, batch: newObjectBatch(r)}, nil
 }
 
 // Base is the commit the build starts from (zero for none).
 func (b *Builder) Base() plumbing.Hash { return b.base }
 
 // Put stores content as a regular file (mode 0100644) at path. The blob is
-// written to the object store before Put returns, so the caller may reuse or
-// drop content at once; only path → hash is kept.
+// copied or written out before Put returns, so the caller may reuse or drop
+// content at once; only path → hash is kept. Blobs become visible in the
+// object store when Commit writes the build's objects (loose, or one pack for
+// a large build); Discard drops them.
 func (b *Builder) Put(path string, content []byte) error {
 	if err := b.checkPut(path); err != nil {
 		return err
 	}
-	h, err := b.r.writeBlob(content)
-	if err != nil {
+	h := plumbing.ComputeHash(plumbing.BlobObject, content)
+	if err := b.batch.add(plumbing.BlobObject, content, h); err != nil {
 		return fmt.Errorf("put %s: %w", path, err)
 	}
 	b.setFile(path, h)
@@ -136,7 +141,7 @@ func (b *Builder) PutBlob(path string, hash plumbing.Hash) error {
 	if err := b.checkPut(path); err != nil {
 		return err
 	}
-	if !b.r.hasObject(hash) {
+	if !b.batch.has(hash) && !b.r.hasObject(hash) {
 		return fmt.Errorf("put %s: blob %s: %w", path, hash, ErrNotFound)
 	}
 	b.setFile(path, hash)
@@ -234,6 +239,7 @@ func (b *Builder) Rebase(ctx context.Context, newBase plumbing.Hash) (*Builder, 
 		return nil, fmt.Errorf("rebase onto %s: %w", short(newBase), err)
 	}
 	nb.root = b.root
+	nb.batch, b.batch = b.batch, nb.batch // objects not yet committed go along
 	nb.expect = b.expect
 	if !b.after.IsZero() {
 		nb.expect = b.after
@@ -286,6 +292,20 @@ func (b *Builder) Commit(ctx context.Context, opts CommitOptions) (Result, error
 	newTree, err := b.build(ctx, b.root, "", b.baseTree)
 	if err != nil {
 		return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
+	}
+	// From here on the new trees are read back (diff, working tree): make
+	// the build's objects visible. A pack just written is read directly
+	// until Commit returns.
+	fresh, err := b.batch.flush()
+	if err != nil {
+		return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
+	}
+	if fresh != nil {
+		b.r.fresh = fresh
+		defer func() {
+			b.r.fresh = nil
+			fresh.close()
+		}()
 	}
 	if newTree.IsZero() {
 		if newTree, err = b.r.writeTree(nil); err != nil {
@@ -432,11 +452,27 @@ func (b *Builder) build(ctx context.Context, n *node, dir string, base plumbing.
 	for _, e := range entries {
 		list = append(list, e)
 	}
-	h, err := b.r.writeTree(list)
+	t, content, h, err := encodeTree(list)
+	if err == nil {
+		err = b.batch.add(t, content, h)
+	}
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write directory %q: %w", dir, err)
 	}
 	return h, nil
+}
+
+// Discard drops the objects this build wrote that Commit has not made
+// visible yet (a large build's temporary pack file). A Builder that has not
+// committed takes no further operations afterwards; after Commit, Discard
+// does nothing, so it can be deferred right after NewBuilder.
+func (b *Builder) Discard() {
+	if b.batch != nil {
+		b.batch.discard()
+	}
+	if b.after.IsZero() {
+		b.done = true
+	}
 }
 
 // compareEntries orders tree entries as Git does: by name bytes, with a
@@ -460,43 +496,45 @@ func sortByte(e object.TreeEntry, i int) int {
 	return -1
 }
 
-// writeTree sorts entries in Git order, encodes the tree and stores it unless
-// the store has it already (an unchanged directory costs one existence check).
-func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
+// encodeTree sorts entries in Git order and encodes the tree.
+func encodeTree(entries []object.TreeEntry) (plumbing.ObjectType, []byte, plumbing.Hash, error) {
 	slices.SortFunc(entries, compareEntries)
 	t := object.Tree{Entries: entries}
-	return r.encodeAndStore(&t)
+	return encodeObject(&t)
+}
+
+// writeTree encodes a tree and stores it as a loose object unless the store
+// has it already.
+func (r *Repo) writeTree(entries []object.TreeEntry) (plumbing.Hash, error) {
+	return r.store(encodeTree(entries))
 }
 
 func (r *Repo) writeCommit(c *object.Commit) (plumbing.Hash, error) {
-	return r.encodeAndStore(c)
+	return r.store(encodeObject(c))
 }
 
-func (r *Repo) encodeAndStore(e interface {
+func (r *Repo) store(t plumbing.ObjectType, content []byte, h plumbing.Hash, err error) (plumbing.Hash, error) {
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	return h, r.storeRaw(t, content, h)
+}
+
+// encodeObject returns the type, encoded content and hash of a tree or commit.
+func encodeObject(e interface {
 	Encode(plumbing.EncodedObject) error
-}) (plumbing.Hash, error) {
+}) (plumbing.ObjectType, []byte, plumbing.Hash, error) {
 	o := &plumbing.MemoryObject{}
 	if err := e.Encode(o); err != nil {
-		return plumbing.ZeroHash, err
+		return 0, nil, plumbing.ZeroHash, err
 	}
 	rd, err := o.Reader()
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return 0, nil, plumbing.ZeroHash, err
 	}
 	content, err := io.ReadAll(rd)
 	if err != nil {
-		return plumbing.ZeroHash, err
+		return 0, nil, plumbing.ZeroHash, err
 	}
-	h := o.Hash()
-	if err := r.storeRaw(o.Type(), content, h); err != nil {
-		return plumbing.ZeroHash, err
-	}
-	return h, nil
-}
-
-// writeBlob stores content as a loose blob unless present. content is not
-// retained.
-func (r *Repo) writeBlob(content []byte) (plumbing.Hash, error) {
-	h := plumbing.ComputeHash(plumbing.BlobObject, content)
-	return h, r.storeRaw(plumbing.BlobObject, content, h)
+	return o.Type(), content, o.Hash(), nil
 }

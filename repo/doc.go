@@ -4,8 +4,9 @@
 // A Repo is a local repository, bare or not, opened or created by Open. Writers
 // take the repository lock (Lock) so two runs never write one repository at
 // once, start a Builder on a branch tip, stream file contents in with Put (each
-// blob goes to the object store immediately, so callers never hold a whole
-// export in memory), declare with ReplaceSubtree which directories must end up
+// blob is written out at once, so callers never hold a whole export in
+// memory: a small build's blobs become loose objects at Commit, a large
+// build's are streamed into one pack file that Commit finishes; see pack.go), declare with ReplaceSubtree which directories must end up
 // containing exactly what was Put under them, and Commit once. Commit writes
 // only the trees on changed paths (unchanged subtrees are reused by hash),
 // makes no commit when the root tree is unchanged, and moves the branch with a

@@ -2,11 +2,9 @@ package repo
 
 import (
 	"bufio"
-	"bytes"
 	"compress/zlib"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -25,7 +23,9 @@ import (
 // This bypasses go-git's object writer for speed (one hash instead of two,
 // and zlib level 1, which is Git's own default for loose objects,
 // core.looseCompression); go-git keeps no state about loose objects that
-// this would invalidate. Packed objects are found through go-git.
+// this would invalidate. Packed objects are found through go-git. A Builder
+// writes loose objects only for a small build; a large one becomes a pack
+// (pack.go).
 
 // hasObject reports whether the object store has h, loose or packed.
 func (r *Repo) hasObject(h plumbing.Hash) bool {
@@ -136,49 +136,4 @@ func (r *Repo) writeZlib(f *os.File, t plumbing.ObjectType, content []byte) erro
 		return err
 	}
 	return r.bw.Flush()
-}
-
-// looseReader reads loose objects without going through go-git, reusing one
-// decompressor; the working tree update uses one per writer goroutine to get
-// back the blobs it just stored.
-type looseReader struct {
-	zr  io.ReadCloser
-	src bytes.Reader
-	buf bytes.Buffer
-}
-
-// read returns the content of the loose object at path, which must have type
-// t, valid until the next read. ok is false (with a nil error) when there is no such loose object, so
-// the caller can look elsewhere.
-func (lr *looseReader) read(path string, t plumbing.ObjectType) (content []byte, ok bool, err error) {
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
-	}
-	lr.src.Reset(raw)
-	if lr.zr == nil {
-		if lr.zr, err = zlib.NewReader(&lr.src); err != nil {
-			return nil, false, fmt.Errorf("read %s: %w", path, err)
-		}
-	} else if err := lr.zr.(zlib.Resetter).Reset(&lr.src, nil); err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
-	}
-	lr.buf.Reset()
-	if _, err := lr.buf.ReadFrom(lr.zr); err != nil {
-		return nil, false, fmt.Errorf("read %s: %w", path, err)
-	}
-	data := lr.buf.Bytes()
-	nul := bytes.IndexByte(data, 0)
-	if nul < 0 {
-		return nil, false, fmt.Errorf("read %s: no object header", path)
-	}
-	typ, size, found := strings.Cut(string(data[:nul]), " ")
-	n, err := strconv.Atoi(size)
-	if !found || err != nil || typ != t.String() || n != len(data)-nul-1 {
-		return nil, false, fmt.Errorf("read %s: bad header %q for a %s", path, data[:nul], t)
-	}
-	return data[nul+1:], true, nil
 }

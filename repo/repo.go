@@ -52,8 +52,13 @@ type Repo struct {
 	zw                   *zlib.Writer
 	bw                   *bufio.Writer
 	hdr                  []byte
-	st                   *filesystem.Storage
-	git                  *git.Repository
+	// fresh is the pack a Builder's commit just wrote, read directly (with
+	// freshReader, by the goroutine owning the Repo) until the commit is
+	// done; nil otherwise.
+	fresh       *packReader
+	freshReader objectReader
+	st          *filesystem.Storage
+	git         *git.Repository
 
 	// Injected for tests; set by Open.
 	now      func() time.Time

@@ -233,6 +233,23 @@ func (t *Tree) dir(path string, h plumbing.Hash) (*treeDir, error) {
 
 // treeEntries decodes one tree object.
 func (r *Repo) treeEntries(h plumbing.Hash) ([]object.TreeEntry, error) {
+	if r.fresh != nil {
+		// Trees just packed by a Builder's commit: read them directly.
+		content, ok, err := r.freshReader.readPacked(r.fresh, h, plumbing.TreeObject)
+		if err != nil {
+			return nil, fmt.Errorf("tree %s: %w", h, err)
+		}
+		if ok {
+			o := &plumbing.MemoryObject{}
+			o.SetType(plumbing.TreeObject)
+			o.Write(content)
+			var tr object.Tree
+			if err := tr.Decode(o); err != nil {
+				return nil, fmt.Errorf("tree %s: %w", h, err)
+			}
+			return tr.Entries, nil
+		}
+	}
 	o, err := r.st.EncodedObject(plumbing.TreeObject, h)
 	if err != nil {
 		if errors.Is(err, plumbing.ErrObjectNotFound) {

@@ -343,14 +343,17 @@ func (m *branchMove) writeFiles(writes []change) ([]os.FileInfo, error) {
 	var wg sync.WaitGroup
 	for range min(fileWriters, len(writes)) {
 		wg.Go(func() {
-			var lr looseReader
+			var or objectReader
 			for i := range jobs {
 				if failed.Load() {
 					continue
 				}
 				c := writes[i]
 				stats[i], errs[i] = m.writeFile(c.Path, c.From.exists(), c.To, func(h plumbing.Hash) ([]byte, error) {
-					if b, ok, err := lr.read(m.r.loosePath(h), plumbing.BlobObject); ok || err != nil {
+					if b, ok, err := or.readPacked(m.r.fresh, h, plumbing.BlobObject); ok || err != nil {
+						return b, err
+					}
+					if b, ok, err := or.readLoose(m.r.loosePath(h), plumbing.BlobObject); ok || err != nil {
 						return b, err
 					}
 					readMu.Lock()

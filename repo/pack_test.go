@@ -1,0 +1,381 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/idxfile"
+	"github.com/google/go-cmp/cmp"
+)
+
+// packFiles lists the file names in objects/pack of a git directory.
+func packFiles(t testing.TB, gitDir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(filepath.Join(gitDir, "objects", "pack"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// packsOf returns the pack base names (pack-<hash>) of a git directory and
+// fails on anything else in objects/pack (temporary files, an index without
+// its pack).
+func packsOf(t testing.TB, gitDir string) []string {
+	t.Helper()
+	files := packFiles(t, gitDir)
+	var packs []string
+	seen := map[string]int{}
+	for _, n := range files {
+		base, ext, _ := strings.Cut(n, ".")
+		if !strings.HasPrefix(base, "pack-") || (ext != "pack" && ext != "idx") {
+			t.Errorf("unexpected file in objects/pack: %s", n)
+			continue
+		}
+		seen[base]++
+		if seen[base] == 2 {
+			packs = append(packs, base)
+		}
+	}
+	if len(packs)*2 != len(files) {
+		t.Errorf("objects/pack holds %v: every pack needs its index", files)
+	}
+	return packs
+}
+
+// manyFiles returns n distinct files spread over directories of ten.
+func manyFiles(prefix string, n int) map[string]string {
+	files := map[string]string{}
+	for i := range n {
+		p := fmt.Sprintf("%s/d%03d/f%03d.json", prefix, i/10, i)
+		files[p] = fmt.Sprintf("{\n  \"i\": %d,\n  \"prefix\": %q\n}\n", i, prefix)
+	}
+	return files
+}
+
+// TestLargeBuildWritesOnePack: a build of more than packThreshold new
+// objects ends as one pack (with its index) and a loose commit, which Git
+// (fsck, verify-pack, cat-file, status) and this package both read; small
+// builds on top of it stay loose; another large one adds a second pack.
+func TestLargeBuildWritesOnePack(t *testing.T) {
+	for _, bare := range []bool{false, true} {
+		t.Run(fmt.Sprintf("bare=%v", bare), func(t *testing.T) {
+			dir := t.TempDir()
+			gitDir := dir
+			if !bare {
+				gitDir = filepath.Join(dir, ".git")
+			}
+			r := openRepo(t, dir, OpenOptions{Bare: bare})
+			files := manyFiles("envs/a", 150)
+			res := commitFiles(t, r, nil, files, "large")
+			if !res.Changed || res.Stats.Added != 150 {
+				t.Fatalf("result %+v, want 150 files added", res)
+			}
+
+			packs := packsOf(t, gitDir)
+			if len(packs) != 1 {
+				t.Fatalf("packs after a large build: %v, want one", packs)
+			}
+			if loose := looseObjects(t, gitDir); len(loose) != 1 || !loose[res.Commit.String()] {
+				t.Errorf("loose objects %v, want only the commit %s", loose, res.Commit)
+			}
+			// 150 blobs, 15 d### trees, envs/a, envs, the root.
+			out := gitCLI(t, gitDir, "verify-pack", "-v", filepath.Join(gitDir, "objects", "pack", packs[0]+".idx"))
+			if !strings.Contains(out, "non delta: 168 objects") {
+				t.Errorf("git verify-pack -v: want 168 whole objects, got:\n%s", out)
+			}
+			fsckStrict(t, gitDir)
+			if got := gitCLI(t, gitDir, "cat-file", "-p", "main:envs/a/d004/f042.json"); got != files["envs/a/d004/f042.json"] {
+				t.Errorf("git cat-file = %q", got)
+			}
+			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
+				t.Errorf("files read back (-want +got):\n%s", diff)
+			}
+			if !bare {
+				if got := gitStatus(t, dir); got != "" {
+					t.Errorf("git status --porcelain:\n%s", got)
+				}
+				if diff := cmp.Diff(files, diskFiles(t, dir)); diff != "" {
+					t.Errorf("working files (-want +got):\n%s", diff)
+				}
+			}
+
+			// A small change on the same Repo (its view of the packs refreshed)
+			// and on a fresh one.
+			for i, rr := range []*Repo{r, openRepo(t, dir, OpenOptions{})} {
+				p := fmt.Sprintf("envs/a/d%03d/f%03d.json", i, i*10)
+				files[p] = "changed " + strconv.Itoa(i)
+				small := commitFiles(t, rr, nil, map[string]string{p: files[p]}, "small")
+				if !small.Changed || small.Stats.Modified != 1 {
+					t.Fatalf("small commit %d: %+v", i, small)
+				}
+				if got := packsOf(t, gitDir); len(got) != 1 {
+					t.Errorf("small commit %d wrote a pack: %v", i, got)
+				}
+				// blob, d00i, envs/a, envs, root, commit
+				if got := len(looseObjects(t, gitDir)); got != 1+6*(i+1) {
+					t.Errorf("after small commit %d: %d loose objects, want %d", i, got, 1+6*(i+1))
+				}
+			}
+
+			more := manyFiles("envs/b", 120)
+			res = commitFiles(t, r, nil, more, "second large")
+			for p, c := range more {
+				files[p] = c
+			}
+			if got := packsOf(t, gitDir); len(got) != 2 {
+				t.Errorf("packs after a second large build: %v, want two", got)
+			}
+			fsckStrict(t, gitDir)
+			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
+				t.Errorf("files read back (-want +got):\n%s", diff)
+			}
+			if !bare {
+				if got := gitStatus(t, dir); got != "" {
+					t.Errorf("git status --porcelain:\n%s", got)
+				}
+			}
+			// A clone reads the packs as any Git repository's.
+			clone := filepath.Join(t.TempDir(), "clone")
+			gitCLI(t, t.TempDir(), "clone", "-q", "--no-local", dir, clone)
+			if diff := cmp.Diff(files, diskFiles(t, clone)); diff != "" {
+				t.Errorf("cloned files (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPackThreshold: below packThreshold new objects a build stays loose; at
+// it, everything goes into a pack.
+func TestPackThreshold(t *testing.T) {
+	for _, tc := range []struct {
+		files    int // in one directory: files + its tree + the root tree
+		wantPack bool
+	}{
+		{files: packThreshold - 3, wantPack: false},
+		{files: packThreshold - 2, wantPack: true},
+	} {
+		t.Run(strconv.Itoa(tc.files), func(t *testing.T) {
+			dir := t.TempDir()
+			r := openRepo(t, dir, OpenOptions{Bare: true})
+			files := map[string]string{}
+			for i := range tc.files {
+				files[fmt.Sprintf("d/%03d", i)] = strconv.Itoa(i)
+			}
+			res := commitFiles(t, r, nil, files, "threshold")
+			packs := packsOf(t, dir)
+			if got := len(packs) == 1; got != tc.wantPack || len(packs) > 1 {
+				t.Errorf("%d files: packs %v, want a pack = %v", tc.files, packs, tc.wantPack)
+			}
+			wantLoose := 1
+			if !tc.wantPack {
+				wantLoose = tc.files + 3
+			}
+			if got := len(looseObjects(t, dir)); got != wantLoose {
+				t.Errorf("%d loose objects, want %d", got, wantLoose)
+			}
+			fsckStrict(t, dir)
+			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
+				t.Errorf("files (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDiscardRemovesPendingPack: a large build that is abandoned leaves no
+// pack, no temporary file and no loose object, and the branch is untouched.
+func TestDiscardRemovesPendingPack(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{Bare: true})
+	first := commitFiles(t, r, nil, map[string]string{"a.json": "a"}, "first")
+	looseBefore := looseObjects(t, dir)
+
+	b, err := r.NewBuilder(ctx, first.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := manyFiles("big", 150)
+	for _, p := range sortedKeys(files) {
+		if err := b.Put(p, []byte(files[p])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tmp := packFiles(t, dir)
+	if len(tmp) != 1 || !strings.HasPrefix(tmp[0], "tmp_pack_") {
+		t.Fatalf("objects/pack during the build: %v, want one tmp_pack_ file", tmp)
+	}
+	// A blob Put in this build counts as present for PutBlob.
+	h := plumbing.ComputeHash(plumbing.BlobObject, []byte(files["big/d000/f000.json"]))
+	if err := b.PutBlob("copy.json", h); err != nil {
+		t.Errorf("PutBlob of a blob pending in the build: %v", err)
+	}
+	b.Discard()
+
+	if got := packFiles(t, dir); len(got) != 0 {
+		t.Errorf("objects/pack after Discard: %v", got)
+	}
+	if diff := cmp.Diff(looseBefore, looseObjects(t, dir)); diff != "" {
+		t.Errorf("loose objects changed (-before +after):\n%s", diff)
+	}
+	if err := b.Put("x.json", []byte("x")); !errors.Is(err, ErrBuilderDone) {
+		t.Errorf("Put after Discard: %v, want ErrBuilderDone", err)
+	}
+	if _, err := b.Commit(ctx, commitOpts("no")); !errors.Is(err, ErrBuilderDone) {
+		t.Errorf("Commit after Discard: %v, want ErrBuilderDone", err)
+	}
+	if head, _ := r.Head(ctx, "main"); head != first.Commit {
+		t.Errorf("branch moved to %s", head)
+	}
+	fsckStrict(t, dir)
+
+	// Discard after a successful Commit changes nothing.
+	b2, res := buildAndCommit(t, r, nil, manyFiles("big", 150), "committed")
+	b2.Discard()
+	if got := packsOf(t, dir); len(got) != 1 {
+		t.Errorf("packs after Commit then Discard: %v", got)
+	}
+	files["a.json"] = "a"
+	if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	fsckStrict(t, dir)
+}
+
+// TestRebaseCarriesPendingObjects: rebasing a large build before it commits
+// moves its pending objects to the new builder.
+func TestRebaseCarriesPendingObjects(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{Bare: true})
+	first := commitFiles(t, r, nil, map[string]string{"a.json": "a"}, "first")
+
+	b, err := r.NewBuilder(ctx, first.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := manyFiles("big", 150)
+	for _, p := range sortedKeys(files) {
+		if err := b.Put(p, []byte(files[p])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Another line of history (a branch "other") to rebase onto; main,
+	// which the rebased builder moves, stays where the first builder found it.
+	gitCLI(t, dir, "branch", "other", "main")
+	ob, err := r.NewBuilder(ctx, first.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ob.Put("b.json", []byte("b")); err != nil {
+		t.Fatal(err)
+	}
+	opts := commitOpts("other")
+	opts.Branch = "other"
+	second, err := ob.Commit(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nb, err := b.Rebase(ctx, second.Commit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Put("late.json", []byte("late")); !errors.Is(err, ErrBuilderDone) {
+		t.Errorf("Put on the builder rebased away: %v, want ErrBuilderDone", err)
+	}
+	res, err := nb.Commit(ctx, commitOpts("rebased"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files["a.json"], files["b.json"] = "a", "b"
+	if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	if got := packsOf(t, dir); len(got) != 1 {
+		t.Errorf("packs: %v, want one", got)
+	}
+	fsckStrict(t, dir)
+}
+
+// TestPackIndexFormat: the index decodes with go-git's reader, including
+// offsets past 2 GiB (the 64-bit table), with the right CRCs and checksum.
+func TestPackIndexFormat(t *testing.T) {
+	var entries []packEntry
+	for i := range 300 {
+		e := packEntry{h: plumbing.ComputeHash(plumbing.BlobObject, []byte(strconv.Itoa(i))), off: 12 + int64(i)*1000, crc: uint32(i * 7919)}
+		if i%50 == 49 {
+			e.off = 1<<31 + int64(i) // large offsets
+		}
+		entries = append(entries, e)
+	}
+	packSum := plumbing.ComputeHash(plumbing.BlobObject, []byte("pack"))
+	path := filepath.Join(t.TempDir(), "x.idx")
+	if err := writePackIndex(path, entries, packSum); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := idxfile.NewMemoryIndex()
+	if err := idxfile.NewDecoder(bytes.NewReader(raw)).Decode(idx); err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	if n, _ := idx.Count(); n != int64(len(entries)) {
+		t.Errorf("count %d, want %d", n, len(entries))
+	}
+	if !bytes.Equal(idx.PackfileChecksum[:], packSum[:]) {
+		t.Errorf("pack checksum %x, want %s", idx.PackfileChecksum, packSum)
+	}
+	for _, e := range entries {
+		off, err := idx.FindOffset(e.h)
+		if err != nil || off != e.off {
+			t.Errorf("offset of %s = %d, %v; want %d", e.h, off, err, e.off)
+		}
+		crc, err := idx.FindCRC32(e.h)
+		if err != nil || crc != e.crc {
+			t.Errorf("crc of %s = %d, %v; want %d", e.h, crc, err, e.crc)
+		}
+	}
+	// The last 20 bytes are the SHA-1 of the rest.
+	if got, want := raw[len(raw)-20:], sha1Sum(raw[:len(raw)-20]); !bytes.Equal(got, want) {
+		t.Errorf("index checksum %x, want %x", got, want)
+	}
+}
+
+// TestEntryHeader: the type+size varint round-trips at the byte boundaries.
+func TestEntryHeader(t *testing.T) {
+	for _, size := range []int{0, 1, 15, 16, 2047, 2048, 1 << 20, 1<<31 + 5, 1 << 40} {
+		for code := byte(1); code <= 4; code++ {
+			b := appendEntryHeader(nil, code, size)
+			gotCode, gotSize, n := parseEntryHeader(append(b, 0x78)) // followed by data
+			if gotCode != code || gotSize != size || n != len(b) {
+				t.Errorf("size %d code %d: encoded % x, parsed code %d size %d len %d", size, code, b, gotCode, gotSize, n)
+			}
+		}
+	}
+	if _, _, n := parseEntryHeader([]byte{0x95, 0x80}); n != 0 {
+		t.Errorf("truncated header parsed as %d bytes", n)
+	}
+}
+
+func sha1Sum(b []byte) []byte {
+	s := sha1.Sum(b)
+	return s[:]
+}
