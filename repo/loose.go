@@ -8,9 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -27,43 +25,37 @@ import (
 // writes loose objects only for a small build; a large one becomes a pack
 // (pack.go).
 
-// hasObject reports whether the object store has h, loose or packed.
+// hasObject reports whether the object store has h: in a pack (by the
+// indexes refreshPacks loaded), loose, or anywhere else go-git looks
+// (alternates, a pack whose index this package cannot read).
 func (r *Repo) hasObject(h plumbing.Hash) bool {
+	if !r.packsLoaded {
+		r.refreshPacks()
+	}
+	if r.inPacks(h) {
+		return true
+	}
 	if _, err := os.Lstat(r.loosePath(h)); err == nil {
 		return true
 	}
 	return r.st.HasEncodedObject(h) == nil
 }
 
-// refreshPacks notes whether objects/pack holds any pack, so that storeRaw
-// can skip go-git's packed-object lookup (a failed open per object) in a
-// repository that has none. It runs once per Builder. A pack appearing later
-// (a concurrent git gc) only makes storeRaw write a loose copy of an object
-// that is also packed, which Git tolerates; hasObject, which PutBlob relies
-// on, always asks go-git.
-func (r *Repo) refreshPacks() {
-	r.packsKnown, r.hasPacks = true, true
-	ents, err := os.ReadDir(filepath.Join(r.commonDir, "objects", "pack"))
-	if errors.Is(err, fs.ErrNotExist) {
-		r.hasPacks = false
-		return
-	}
-	if err != nil {
-		return // unknown: keep asking go-git
-	}
-	r.hasPacks = slices.ContainsFunc(ents, func(e fs.DirEntry) bool { return strings.HasSuffix(e.Name(), ".pack") })
-}
-
-// mayHaveObject is hasObject for storeRaw: when the repository has no packs
-// it only stats the loose path.
+// mayHaveObject is hasObject for storeRaw, without go-git's lookups when
+// every pack index was loaded: a pack appearing since (a concurrent git gc)
+// or an object in an alternate store only makes storeRaw write a copy of an
+// object the repository already has, which Git tolerates.
 func (r *Repo) mayHaveObject(h plumbing.Hash) bool {
+	if !r.packsLoaded {
+		r.refreshPacks()
+	}
+	if r.inPacks(h) {
+		return true
+	}
 	if _, err := os.Lstat(r.loosePath(h)); err == nil {
 		return true
 	}
-	if !r.packsKnown {
-		r.refreshPacks()
-	}
-	return r.hasPacks && r.st.HasEncodedObject(h) == nil
+	return r.packsPartial && r.st.HasEncodedObject(h) == nil
 }
 
 func (r *Repo) loosePath(h plumbing.Hash) string {

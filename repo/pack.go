@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -130,7 +131,7 @@ func (ob *objectBatch) flush() (*packReader, error) {
 	}
 	// go-git loads pack indexes once; make it see the new pack.
 	ob.r.st.Reindex()
-	ob.r.packsKnown, ob.r.hasPacks = true, true
+	ob.r.refreshPacks()
 	return pr, nil
 }
 
@@ -460,6 +461,108 @@ func parseEntryHeader(b []byte) (code byte, size, n int) {
 		shift += 7
 	}
 	return code, size, i + 1
+}
+
+// packNames are the sorted object names of one pack, read from its index,
+// for existence checks: a binary search instead of go-git's lookup, which
+// first tries to open a loose object file.
+type packNames struct {
+	fanout [256]uint32 // number of names whose first byte is <= i
+	names  []byte      // 20 bytes each, sorted
+}
+
+var packIndexMagic = []byte{0xff, 't', 'O', 'c'}
+
+// loadPackNames reads the names of a version 2 pack index.
+func loadPackNames(path string) (*packNames, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	const namesAt = 8 + 256*4
+	if len(b) < namesAt || !bytes.Equal(b[:4], packIndexMagic) || binary.BigEndian.Uint32(b[4:8]) != 2 {
+		return nil, fmt.Errorf("%s: not a version 2 pack index", path)
+	}
+	p := &packNames{}
+	for i := range p.fanout {
+		p.fanout[i] = binary.BigEndian.Uint32(b[8+4*i:])
+		if i > 0 && p.fanout[i] < p.fanout[i-1] {
+			return nil, fmt.Errorf("%s: corrupt fan-out table", path)
+		}
+	}
+	n := int(p.fanout[255])
+	if len(b) < namesAt+20*n {
+		return nil, fmt.Errorf("%s: truncated", path)
+	}
+	p.names = slices.Clone(b[namesAt : namesAt+20*n])
+	return p, nil
+}
+
+func (p *packNames) has(h plumbing.Hash) bool {
+	var lo uint32
+	if h[0] > 0 {
+		lo = p.fanout[h[0]-1]
+	}
+	hi := p.fanout[h[0]]
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		switch c := bytes.Compare(p.names[mid*20:mid*20+20], h[:]); {
+		case c == 0:
+			return true
+		case c < 0:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return false
+}
+
+// refreshPacks loads the names of every pack in objects/pack that it has
+// not loaded yet and forgets those gone. It runs when a Builder starts and
+// after one writes a pack. An index it cannot read sets packsPartial.
+func (r *Repo) refreshPacks() {
+	r.packsLoaded, r.packsPartial = true, false
+	ents, err := os.ReadDir(r.packDir())
+	if errors.Is(err, fs.ErrNotExist) {
+		r.packs = nil
+		return
+	}
+	if err != nil {
+		r.packsPartial = true
+		return
+	}
+	next := map[string]*packNames{}
+	for _, e := range ents {
+		name := e.Name()
+		base, ok := strings.CutSuffix(name, ".idx")
+		if !ok || !strings.HasPrefix(name, "pack-") {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(r.packDir(), base+".pack")); err != nil {
+			continue // an index without its pack is not in use
+		}
+		if p, ok := r.packs[name]; ok {
+			next[name] = p
+			continue
+		}
+		p, err := loadPackNames(filepath.Join(r.packDir(), name))
+		if err != nil {
+			r.packsPartial = true
+			continue
+		}
+		next[name] = p
+	}
+	r.packs = next
+}
+
+func (r *Repo) inPacks(h plumbing.Hash) bool {
+	for _, p := range r.packs {
+		if p.has(h) {
+			return true
+		}
+	}
+	return false
 }
 
 // readLoose returns the content of the loose object at path, which must have

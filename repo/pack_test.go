@@ -116,6 +116,21 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 				}
 			}
 
+			// Putting the same files again writes nothing: every object is
+			// found in the pack (on this Repo and on a fresh one).
+			for _, rr := range []*Repo{r, openRepo(t, dir, OpenOptions{})} {
+				again := commitFiles(t, rr, nil, files, "again")
+				if again.Changed || again.Commit != res.Commit {
+					t.Errorf("same files again: %+v, want no commit", again)
+				}
+				if got := packsOf(t, gitDir); len(got) != 1 {
+					t.Errorf("same files again wrote a pack: %v", got)
+				}
+				if got := looseObjects(t, gitDir); len(got) != 1 {
+					t.Errorf("same files again wrote loose objects: %v", got)
+				}
+			}
+
 			// A small change on the same Repo (its view of the packs refreshed)
 			// and on a fresh one.
 			for i, rr := range []*Repo{r, openRepo(t, dir, OpenOptions{})} {
@@ -378,4 +393,44 @@ func TestEntryHeader(t *testing.T) {
 func sha1Sum(b []byte) []byte {
 	s := sha1.Sum(b)
 	return s[:]
+}
+
+// TestPackNames: the names loaded from an index written by this package are
+// exactly its objects.
+func TestPackNames(t *testing.T) {
+	var entries []packEntry
+	in := map[plumbing.Hash]bool{}
+	for i := range 500 {
+		h := plumbing.ComputeHash(plumbing.BlobObject, []byte(strconv.Itoa(i)))
+		if i%2 == 0 {
+			entries = append(entries, packEntry{h: h, off: int64(12 + i)})
+			in[h] = true
+		} else {
+			in[h] = false
+		}
+	}
+	path := filepath.Join(t.TempDir(), "pack-x.idx")
+	if err := writePackIndex(path, entries, plumbing.ZeroHash); err != nil {
+		t.Fatal(err)
+	}
+	p, err := loadPackNames(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h, want := range in {
+		if got := p.has(h); got != want {
+			t.Errorf("has(%s) = %v, want %v", h, got, want)
+		}
+	}
+	for _, h := range []plumbing.Hash{plumbing.ZeroHash, plumbing.NewHash("ffffffffffffffffffffffffffffffffffffffff")} {
+		if p.has(h) {
+			t.Errorf("has(%s) = true", h)
+		}
+	}
+	if err := os.WriteFile(path, []byte("not an index"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadPackNames(path); err == nil {
+		t.Error("loadPackNames of a non-index: no error")
+	}
 }

@@ -47,11 +47,16 @@ type Repo struct {
 	commonDir string
 	workDir   string    // "" for a bare repository
 	objDirs   [256]bool // objects/xx directories known to exist
-	// packsKnown says hasPacks is set (see refreshPacks).
-	packsKnown, hasPacks bool
-	zw                   *zlib.Writer
-	bw                   *bufio.Writer
-	hdr                  []byte
+	// packs holds the object names of each pack (by index file name), for
+	// existence checks without a system call; see refreshPacks.
+	packs       map[string]*packNames
+	packsLoaded bool
+	// packsPartial: some pack index could not be loaded, so existence checks
+	// also ask go-git.
+	packsPartial bool
+	zw           *zlib.Writer
+	bw           *bufio.Writer
+	hdr          []byte
 	// fresh is the pack a Builder's commit just wrote, read directly (with
 	// freshReader, by the goroutine owning the Repo) until the commit is
 	// done; nil otherwise.
