@@ -62,6 +62,10 @@ type objectBatch struct {
 	mem      []pendingObject            // before the pack is started
 	memBytes int
 	pw       *packWriter
+	// err, once set, is returned by every later call: after a failed write
+	// the batch no longer holds every object the build refers to, so the
+	// build must not commit.
+	err error
 }
 
 type pendingObject struct {
@@ -82,6 +86,9 @@ func (ob *objectBatch) has(h plumbing.Hash) bool {
 // add stores an object of type t (h its hash) unless the batch or the store
 // has it. content is copied or written before add returns.
 func (ob *objectBatch) add(t plumbing.ObjectType, content []byte, h plumbing.Hash) error {
+	if ob.err != nil {
+		return ob.err
+	}
 	if ob.has(h) || ob.r.mayHaveObject(h) {
 		return nil
 	}
@@ -94,18 +101,28 @@ func (ob *objectBatch) add(t plumbing.ObjectType, content []byte, h plumbing.Has
 		}
 		pw, err := newPackWriter(ob.r.packDir())
 		if err != nil {
-			return err
+			return ob.fail(err)
 		}
 		ob.pw = pw
 		for _, o := range ob.mem {
 			if err := pw.add(o.t, o.content, o.h); err != nil {
-				return err
+				return ob.fail(err)
 			}
 		}
 		ob.mem, ob.memBytes = nil, 0
 		return nil
 	}
-	return ob.pw.add(t, content, h)
+	if err := ob.pw.add(t, content, h); err != nil {
+		return ob.fail(err)
+	}
+	return nil
+}
+
+// fail drops what the batch holds and makes err sticky.
+func (ob *objectBatch) fail(err error) error {
+	ob.discard()
+	ob.err = fmt.Errorf("%w (objects written earlier in this build are lost; start a new build)", err)
+	return ob.err
 }
 
 // flush makes every object of the batch visible in the object store: loose
@@ -113,11 +130,14 @@ func (ob *objectBatch) add(t plumbing.ObjectType, content []byte, h plumbing.Has
 // a reader of it (the caller closes it), nil otherwise. The batch is empty
 // afterwards.
 func (ob *objectBatch) flush() (*packReader, error) {
+	if ob.err != nil {
+		return nil, ob.err
+	}
 	defer func() { ob.seen = map[plumbing.Hash]struct{}{} }()
 	if ob.pw == nil {
 		for _, o := range ob.mem {
 			if err := ob.r.storeRaw(o.t, o.content, o.h); err != nil {
-				return nil, err
+				return nil, ob.fail(err)
 			}
 		}
 		ob.mem, ob.memBytes = nil, 0
@@ -127,7 +147,7 @@ func (ob *objectBatch) flush() (*packReader, error) {
 	ob.pw = nil
 	pr, err := pw.finish()
 	if err != nil {
-		return nil, err
+		return nil, ob.fail(err)
 	}
 	// go-git loads pack indexes once; make it see the new pack.
 	ob.r.st.Reindex()

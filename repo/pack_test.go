@@ -434,3 +434,58 @@ func TestPackNames(t *testing.T) {
 		t.Error("loadPackNames of a non-index: no error")
 	}
 }
+
+// TestPackWriteFailureStopsTheBuild: when the pack cannot be written, Put
+// says so, and the build can neither go on nor commit (its earlier objects
+// are gone); a new build works once the cause is fixed.
+func TestPackWriteFailureStopsTheBuild(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{Bare: true})
+	packDir := filepath.Join(dir, "objects", "pack")
+	if err := os.RemoveAll(packDir); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, packDir, "in the way") // a file where the pack directory goes
+
+	b, err := r.NewBuilder(ctx, plumbing.ZeroHash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := manyFiles("big", 150)
+	var putErr error
+	puts := 0
+	for _, p := range sortedKeys(files) {
+		if putErr = b.Put(p, []byte(files[p])); putErr != nil {
+			break
+		}
+		puts++
+	}
+	if putErr == nil || !strings.Contains(putErr.Error(), "pack") {
+		t.Fatalf("Put with no pack directory: %v, want an error about the pack", putErr)
+	}
+	if puts != packThreshold-1 {
+		t.Errorf("%d Puts succeeded, want %d (the one reaching the threshold fails)", puts, packThreshold-1)
+	}
+	if err := b.Put("other.json", []byte("other")); err == nil {
+		t.Error("Put after a failed write: no error")
+	}
+	if _, err := b.Commit(ctx, commitOpts("broken")); err == nil {
+		t.Error("Commit after a failed write: no error")
+	}
+	if head, _ := r.Head(ctx, "main"); !head.IsZero() {
+		t.Errorf("branch created at %s", head)
+	}
+	if got := looseObjects(t, dir); len(got) != 0 {
+		t.Errorf("loose objects written: %v", got)
+	}
+
+	if err := os.Remove(packDir); err != nil {
+		t.Fatal(err)
+	}
+	res := commitFiles(t, r, nil, files, "fixed")
+	if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
+		t.Errorf("files (-want +got):\n%s", diff)
+	}
+	fsckStrict(t, dir)
+}
