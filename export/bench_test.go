@@ -408,6 +408,7 @@ func benchExport(ctx context.Context, src export.Source, dir string, bare, incre
 	if err != nil {
 		return nil, nil, err
 	}
+	defer rp.Close() // the caller only asks for its directories
 	unlock, err := rp.Lock(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -1013,6 +1014,7 @@ func testBenchExport(t *testing.T, bases []benchBase) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rp.Close()
 	before := benchObjects(t, rp.GitDir())
 	res, _, err = benchExport(ctx, src, dir, false, true)
 	if err != nil {

@@ -96,6 +96,7 @@ func TestCLIExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rp.Close()
 	before := treeFiles(t, rp, head(t, rp, "main"))
 
 	// One flow becomes unreadable: the service hands it out with

@@ -472,6 +472,7 @@ func TestLock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer second.Close()
 
 	g := gatedSource{Source: e.src, entered: make(chan struct{}), release: make(chan struct{})}
 	type outcome struct {

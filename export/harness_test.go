@@ -267,7 +267,12 @@ func openRepoAt(t *testing.T, dir string, bare bool) *repo.Repo {
 	if err != nil {
 		t.Fatalf("open repository %s: %v", dir, err)
 	}
-	t.Cleanup(func() { fsckStrict(t, dir) })
+	t.Cleanup(func() {
+		if err := rp.Close(); err != nil {
+			t.Error(err)
+		}
+		fsckStrict(t, dir)
+	})
 	return rp
 }
 

@@ -161,6 +161,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rr.Close()
 	if got, want := subtree(t, rr, final, seed.DemoEnvDefault), subtree(t, first, head(t, first, "main"), seed.DemoEnvDefault); got != want {
 		t.Errorf("default environment on the remote %s, exported %s", got, want)
 	}
@@ -290,6 +291,7 @@ func TestPushHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rr.Close()
 	if got, want := subtree(t, rr, final, seed.DemoEnvTest), subtree(t, a, plumbing.NewHash(ra.Commit), seed.DemoEnvTest); got != want {
 		t.Errorf("Test on the remote %s, exported %s", got, want)
 	}

@@ -80,6 +80,11 @@ func openRepo(t testing.TB, dir string, opts OpenOptions) *Repo {
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)
 	}
+	t.Cleanup(func() {
+		if err := r.Close(); err != nil {
+			t.Errorf("close %s: %v", dir, err)
+		}
+	})
 	return r
 }
 

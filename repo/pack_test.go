@@ -107,6 +107,13 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
 				t.Errorf("files read back (-want +got):\n%s", diff)
 			}
+			// Close releases the open pack; the Repo reopens it when needed.
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
+				t.Errorf("files read back after Close (-want +got):\n%s", diff)
+			}
 			if !bare {
 				if got := gitStatus(t, dir); got != "" {
 					t.Errorf("git status --porcelain:\n%s", got)

@@ -181,6 +181,7 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 	if err != nil {
 		return err
 	}
+	defer rp.Close()
 	unlock, err := rp.Lock(ctx)
 	if err != nil {
 		return err
