@@ -127,6 +127,7 @@ type Result struct {
 	Committed    bool          `json:"committed"`
 	Files        repo.Stats    `json:"files"`
 	builder      *repo.Builder // for push rebuilds
+	rp           *repo.Repo
 	commitOpts   repo.CommitOptions
 }
 
@@ -154,13 +155,23 @@ func (r *Result) sort() {
 // Partial reports whether some flows could not be read.
 func (r *Result) Partial() bool { return len(r.Failed) > 0 }
 
-// Rebuilder replays this run's commit onto another tip (used by push when
-// another job moved the remote branch). Nil when nothing was committed.
+// Rebuilder replays this run's work onto another tip (used by push when
+// another job moved the remote branch): this run's commit when it made one.
+// When it made none, the branch may still hold commits of earlier runs whose
+// push failed; then the environment directories and top-level files those
+// commits changed are replayed as one commit (repo.UnpushedRebuilder), so a
+// backup that stopped changing still reaches the remote.
 func (r *Result) Rebuilder() func(ctx context.Context, newTip plumbing.Hash) (plumbing.Hash, error) {
-	if r.builder == nil || !r.Committed {
-		return nil
+	switch {
+	case r.builder != nil && r.Committed:
+		return r.builder.Rebuilder(r.commitOpts)
+	case r.rp != nil:
+		opts := r.commitOpts
+		opts.Message = "Export: earlier exports that were not pushed, rebuilt on the remote branch"
+		// Units of replay: environments/<env> and top-level files.
+		return r.rp.UnpushedRebuilder(opts.Branch, 2, opts)
 	}
-	return r.builder.Rebuilder(r.commitOpts)
+	return nil
 }
 
 // Run exports the selected environments of src into the repository: one
@@ -246,7 +257,7 @@ func Run(ctx context.Context, src Source, rp *repo.Repo, opts Options, rep Repor
 	if err != nil {
 		return nil, err
 	}
-	res.builder = b
+	res.builder, res.rp = b, rp
 	res.Committed = cr.Changed
 	res.Files = cr.Stats
 	if !cr.Commit.IsZero() {

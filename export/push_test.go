@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
 	"io"
 	"log"
 	"net/http"
@@ -304,5 +305,63 @@ func TestPushHTTPS(t *testing.T) {
 	}
 	if strings.Contains(string(cfg), token) {
 		t.Error("the token was written to the repository's config")
+	}
+}
+
+// TestPushAfterFailedPushWithNothingNew: a run whose push failed leaves its
+// commit local; while another job pushes its environment, the next run finds
+// nothing new (no commit) and must still deliver that earlier commit, rebuilt
+// on the remote tip, rather than fail until some flow changes.
+func TestPushAfterFailedPushWithNothingNew(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := startEmu(t, seed.Demo(), emuOptions{})
+	remote := newBareRemote(t, t.TempDir(), "flows.git")
+	a, b := newRepo(t, false), newRepo(t, true)
+
+	// a's first run: exported, but the push fails (the remote is away).
+	ra, _, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvTest), filepath.Join(t.TempDir(), "missing.git"), repo.Auth{})
+	if !errors.Is(err, repo.ErrRemoteUnreachable) {
+		t.Fatalf("push to a missing remote: %v, want ErrRemoteUnreachable", err)
+	}
+	if !ra.Committed {
+		t.Fatal("the first run committed nothing")
+	}
+	// Another job pushes Prod.
+	if _, _, err := exportAndPush(ctx, e.src, b, exportOpts(seed.DemoEnvProd), remote, repo.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	prodTip := revParse(t, remote, "main")
+
+	// a's next run: nothing changed, nothing committed; the push rebuilds.
+	ra2, pr, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvTest), remote, repo.Auth{})
+	if err != nil {
+		t.Fatalf("push of the earlier, unpushed export: %v", err)
+	}
+	if ra2.Committed || pr.Rebuilds != 1 {
+		t.Errorf("second run committed %v, push %+v; want no commit and one rebuild", ra2.Committed, pr)
+	}
+	final := revParse(t, remote, "main")
+	if !isAncestor(t, remote, prodTip, final) || final != pr.Commit {
+		t.Errorf("remote at %s, push says %s; want a descendant of %s", final, pr.Commit, prodTip)
+	}
+	rr, err := repo.Open(ctx, remote, repo.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	if got, want := subtree(t, rr, final, seed.DemoEnvTest), subtree(t, a, plumbing.NewHash(ra.Commit), seed.DemoEnvTest); got != want {
+		t.Errorf("Test on the remote %s, exported %s", got, want)
+	}
+	if got, want := subtree(t, rr, final, seed.DemoEnvProd), subtree(t, b, prodTip, seed.DemoEnvProd); got != want {
+		t.Errorf("Prod on the remote %s, pushed %s", got, want)
+	}
+	if msg := git(t, remote, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "not pushed") || !strings.Contains(msg, ra.Commit[:12]) {
+		t.Errorf("rebuilt commit message does not name the replayed commit %s:\n%s", ra.Commit[:12], msg)
+	}
+	// And a third run is simply up to date.
+	_, pr, err = exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvTest), remote, repo.Auth{})
+	if err != nil || !pr.UpToDate {
+		t.Errorf("third run's push %+v, %v; want up to date", pr, err)
 	}
 }

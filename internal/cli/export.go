@@ -234,6 +234,9 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 		if err != nil {
 			// The local commit stays; say so.
 			printExportResult(g, res, nil)
+			if !res.Committed {
+				return fmt.Errorf("nothing new to commit, but pushing the earlier local commits failed (they stay on the local branch; the next run pushes them): %w", err)
+			}
 			return fmt.Errorf("the export is committed locally (%s) but the push failed: %w", shortHash(res.Commit), err)
 		}
 		pushed = &pr
