@@ -18,7 +18,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
-	"github.com/go-git/go-git/v5/storage"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -163,13 +162,15 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 		}
 		// Packs are sent from a separate, streaming view of the object store,
 		// made per attempt so it sees packs fetched by earlier attempts.
-		sender := git.NewRemote(r.pushStorage(), &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
+		ps := r.pushStorage()
+		sender := git.NewRemote(ps, &config.RemoteConfig{Name: anonRemote, URLs: []string{tgt.url}})
 		err = sender.PushContext(ctx, &git.PushOptions{
 			RemoteName: anonRemote,
 			RefSpecs:   []config.RefSpec{config.RefSpec(name.String() + ":" + name.String())},
 			Auth:       tgt.auth,
 			CABundle:   tgt.caBundle,
 		})
+		ps.Close() // only releases open pack files; nothing to report
 		if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
 			res.Commit = local
 			return res, nil
@@ -195,10 +196,10 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 // view hands out objects lazily (read when encoded, so memory stays flat) and
 // turns delta search off; the pack is larger but built in one streaming pass,
 // and the receiving side may repack.
-func (r *Repo) pushStorage() storage.Storer {
+func (r *Repo) pushStorage() noDeltaStorage {
 	fs := r.st.Filesystem()
 	st := filesystem.NewStorageWithOptions(fs, cache.NewObjectLRU(4*cache.MiByte),
-		filesystem.Options{LargeObjectThreshold: 1})
+		filesystem.Options{LargeObjectThreshold: 1, MaxOpenDescriptors: maxOpenPacks})
 	return noDeltaStorage{st}
 }
 
