@@ -28,24 +28,15 @@ import (
 // hasObject reports whether the object store has h: in a pack (by the
 // indexes refreshPacks loaded), loose, or anywhere else go-git looks
 // (alternates, a pack whose index this package cannot read).
-func (r *Repo) hasObject(h plumbing.Hash) bool {
-	if !r.packsLoaded {
-		r.refreshPacks()
-	}
-	if r.inPacks(h) {
-		return true
-	}
-	if _, err := os.Lstat(r.loosePath(h)); err == nil {
-		return true
-	}
-	return r.st.HasEncodedObject(h) == nil
-}
+func (r *Repo) hasObject(h plumbing.Hash) bool { return r.findObject(h, true) }
 
 // mayHaveObject is hasObject for storeRaw, without go-git's lookups when
 // every pack index was loaded: a pack appearing since (a concurrent git gc)
 // or an object in an alternate store only makes storeRaw write a copy of an
 // object the repository already has, which Git tolerates.
-func (r *Repo) mayHaveObject(h plumbing.Hash) bool {
+func (r *Repo) mayHaveObject(h plumbing.Hash) bool { return r.findObject(h, r.packsPartial) }
+
+func (r *Repo) findObject(h plumbing.Hash, askGoGit bool) bool {
 	if !r.packsLoaded {
 		r.refreshPacks()
 	}
@@ -55,7 +46,7 @@ func (r *Repo) mayHaveObject(h plumbing.Hash) bool {
 	if _, err := os.Lstat(r.loosePath(h)); err == nil {
 		return true
 	}
-	return r.packsPartial && r.st.HasEncodedObject(h) == nil
+	return askGoGit && r.st.HasEncodedObject(h) == nil
 }
 
 func (r *Repo) loosePath(h plumbing.Hash) string {
