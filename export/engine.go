@@ -161,17 +161,38 @@ func (r *Result) Partial() bool { return len(r.Failed) > 0 }
 // push failed; then the environment directories and top-level files those
 // commits changed are replayed as one commit (repo.UnpushedRebuilder), so a
 // backup that stopped changing still reaches the remote.
+//
+// When this run committed on top of earlier unpushed commits (a shared local
+// clone where another job's push failed), replaying this run alone would
+// leave those out of the pushed history, so everything unpushed is replayed
+// as one commit with this run's message.
 func (r *Result) Rebuilder() func(ctx context.Context, newTip plumbing.Hash) (plumbing.Hash, error) {
-	switch {
-	case r.builder != nil && r.Committed:
-		return r.builder.Rebuilder(r.commitOpts)
-	case r.rp != nil:
+	if r.rp == nil {
+		return nil
+	}
+	// Units of replay: environments/<env> and top-level files.
+	const unitDepth = 2
+	if !r.Committed {
 		opts := r.commitOpts
 		opts.Message = "Export: earlier exports that were not pushed, rebuilt on the remote branch"
-		// Units of replay: environments/<env> and top-level files.
-		return r.rp.UnpushedRebuilder(opts.Branch, 2, opts)
+		return r.rp.UnpushedRebuilder(opts.Branch, unitDepth, opts)
 	}
-	return nil
+	own := r.builder.Rebuilder(r.commitOpts)
+	all := r.rp.UnpushedRebuilder(r.commitOpts.Branch, unitDepth, r.commitOpts)
+	replayedAll := false
+	return func(ctx context.Context, newTip plumbing.Hash) (plumbing.Hash, error) {
+		if !replayedAll {
+			onlyOurs, err := r.rp.IsAncestor(ctx, r.builder.Base(), newTip)
+			if err != nil {
+				return plumbing.ZeroHash, err
+			}
+			if onlyOurs {
+				return own(ctx, newTip)
+			}
+		}
+		replayedAll = true
+		return all(ctx, newTip)
+	}
 }
 
 // Run exports the selected environments of src into the repository: one

@@ -365,3 +365,58 @@ func TestPushAfterFailedPushWithNothingNew(t *testing.T) {
 		t.Errorf("third run's push %+v, %v; want up to date", pr, err)
 	}
 }
+
+// TestPushCarriesEarlierUnpushedCommit: two jobs share one local clone; the
+// first one's push failed. When the second job's push finds the remote
+// moved, its rebuild must carry the first job's environment too, not only
+// its own.
+func TestPushCarriesEarlierUnpushedCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := startEmu(t, seed.Demo(), emuOptions{})
+	remote := newBareRemote(t, t.TempDir(), "flows.git")
+	a, b := newRepo(t, false), newRepo(t, true)
+
+	rTest, _, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvTest), filepath.Join(t.TempDir(), "missing.git"), repo.Auth{})
+	if !errors.Is(err, repo.ErrRemoteUnreachable) {
+		t.Fatalf("push to a missing remote: %v, want ErrRemoteUnreachable", err)
+	}
+	if _, _, err := exportAndPush(ctx, e.src, b, exportOpts(seed.DemoEnvProd), remote, repo.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	prodTip := revParse(t, remote, "main")
+
+	rDev, pr, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvDev), remote, repo.Auth{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rDev.Committed || pr.Rebuilds != 1 {
+		t.Errorf("Dev run committed %v, push %+v; want a commit and one rebuild", rDev.Committed, pr)
+	}
+	final := revParse(t, remote, "main")
+	if !isAncestor(t, remote, prodTip, final) {
+		t.Errorf("remote at %s does not descend from the other job's %s", final, prodTip)
+	}
+	rr, err := repo.Open(ctx, remote, repo.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	for _, c := range []struct {
+		env  api.EnvName
+		from *repo.Repo
+		at   plumbing.Hash
+	}{
+		{seed.DemoEnvTest, a, plumbing.NewHash(rTest.Commit)},
+		{seed.DemoEnvDev, a, plumbing.NewHash(rDev.Commit)},
+		{seed.DemoEnvProd, b, prodTip},
+	} {
+		if got, want := subtree(t, rr, final, c.env), subtree(t, c.from, c.at, c.env); got != want {
+			t.Errorf("%s on the remote %s, exported %s", c.env, got, want)
+		}
+	}
+	msg := git(t, remote, "log", "-1", "--format=%B", "main")
+	if !strings.HasPrefix(msg, "Export ") || !strings.Contains(msg, rTest.Commit[:12]) || !strings.Contains(msg, rDev.Commit[:12]) {
+		t.Errorf("rebuilt commit message should be the Dev run's and list both local commits:\n%s", msg)
+	}
+}

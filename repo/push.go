@@ -214,6 +214,18 @@ func (s noDeltaStorage) Config() (*config.Config, error) {
 	return cfg, nil
 }
 
+// IsAncestor reports whether anc is desc or one of desc's ancestors; the
+// zero hash (no commit) is an ancestor of everything.
+func (r *Repo) IsAncestor(ctx context.Context, anc, desc plumbing.Hash) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	if anc.IsZero() {
+		return true, nil
+	}
+	return r.isAncestor(anc, desc)
+}
+
 // isAncestor reports whether anc is desc or one of its ancestors. A commit
 // missing locally is no ancestor.
 func (r *Repo) isAncestor(anc, desc plumbing.Hash) (bool, error) {

@@ -113,3 +113,25 @@ func TestUnitOf(t *testing.T) {
 		}
 	}
 }
+
+func TestIsAncestor(t *testing.T) {
+	ctx := context.Background()
+	r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	first := commitFiles(t, r, nil, map[string]string{"a": "1"}, "first").Commit
+	second := commitFiles(t, r, nil, map[string]string{"a": "2"}, "second").Commit
+	for _, tc := range []struct {
+		anc, desc plumbing.Hash
+		want      bool
+	}{
+		{plumbing.ZeroHash, first, true},
+		{first, first, true},
+		{first, second, true},
+		{second, first, false},
+		{plumbing.NewHash("1111111111111111111111111111111111111111"), second, false},
+	} {
+		got, err := r.IsAncestor(ctx, tc.anc, tc.desc)
+		if err != nil || got != tc.want {
+			t.Errorf("IsAncestor(%s, %s) = %v, %v; want %v", short(tc.anc), short(tc.desc), got, err, tc.want)
+		}
+	}
+}
