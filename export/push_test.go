@@ -308,6 +308,38 @@ func TestPushHTTPS(t *testing.T) {
 	}
 }
 
+// unpushedScene is the start of the push-recovery tests (see
+// unpushedThenOtherJob).
+type unpushedScene struct {
+	e       *emu
+	remote  string
+	a, b    *repo.Repo
+	rTest   *export.Result
+	prodTip plumbing.Hash
+}
+
+// unpushedThenOtherJob: job a exports Test but its push fails (the remote is
+// away), then job b exports Prod and pushes it.
+func unpushedThenOtherJob(t *testing.T) unpushedScene {
+	t.Helper()
+	ctx := context.Background()
+	sc := unpushedScene{e: startEmu(t, seed.Demo(), emuOptions{}), remote: newBareRemote(t, t.TempDir(), "flows.git")}
+	sc.a, sc.b = newRepo(t, false), newRepo(t, true)
+	var err error
+	sc.rTest, _, err = exportAndPush(ctx, sc.e.src, sc.a, exportOpts(seed.DemoEnvTest), filepath.Join(t.TempDir(), "missing.git"), repo.Auth{})
+	if !errors.Is(err, repo.ErrRemoteUnreachable) {
+		t.Fatalf("push to a missing remote: %v, want ErrRemoteUnreachable", err)
+	}
+	if !sc.rTest.Committed {
+		t.Fatal("the first run committed nothing")
+	}
+	if _, _, err := exportAndPush(ctx, sc.e.src, sc.b, exportOpts(seed.DemoEnvProd), sc.remote, repo.Auth{}); err != nil {
+		t.Fatal(err)
+	}
+	sc.prodTip = revParse(t, sc.remote, "main")
+	return sc
+}
+
 // TestPushAfterFailedPushWithNothingNew: a run whose push failed leaves its
 // commit local; while another job pushes its environment, the next run finds
 // nothing new (no commit) and must still deliver that earlier commit, rebuilt
@@ -315,23 +347,8 @@ func TestPushHTTPS(t *testing.T) {
 func TestPushAfterFailedPushWithNothingNew(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := startEmu(t, seed.Demo(), emuOptions{})
-	remote := newBareRemote(t, t.TempDir(), "flows.git")
-	a, b := newRepo(t, false), newRepo(t, true)
-
-	// a's first run: exported, but the push fails (the remote is away).
-	ra, _, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvTest), filepath.Join(t.TempDir(), "missing.git"), repo.Auth{})
-	if !errors.Is(err, repo.ErrRemoteUnreachable) {
-		t.Fatalf("push to a missing remote: %v, want ErrRemoteUnreachable", err)
-	}
-	if !ra.Committed {
-		t.Fatal("the first run committed nothing")
-	}
-	// Another job pushes Prod.
-	if _, _, err := exportAndPush(ctx, e.src, b, exportOpts(seed.DemoEnvProd), remote, repo.Auth{}); err != nil {
-		t.Fatal(err)
-	}
-	prodTip := revParse(t, remote, "main")
+	sc := unpushedThenOtherJob(t)
+	e, remote, a, b, ra, prodTip := sc.e, sc.remote, sc.a, sc.b, sc.rTest, sc.prodTip
 
 	// a's next run: nothing changed, nothing committed; the push rebuilds.
 	ra2, pr, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvTest), remote, repo.Auth{})
@@ -373,18 +390,8 @@ func TestPushAfterFailedPushWithNothingNew(t *testing.T) {
 func TestPushCarriesEarlierUnpushedCommit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	e := startEmu(t, seed.Demo(), emuOptions{})
-	remote := newBareRemote(t, t.TempDir(), "flows.git")
-	a, b := newRepo(t, false), newRepo(t, true)
-
-	rTest, _, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvTest), filepath.Join(t.TempDir(), "missing.git"), repo.Auth{})
-	if !errors.Is(err, repo.ErrRemoteUnreachable) {
-		t.Fatalf("push to a missing remote: %v, want ErrRemoteUnreachable", err)
-	}
-	if _, _, err := exportAndPush(ctx, e.src, b, exportOpts(seed.DemoEnvProd), remote, repo.Auth{}); err != nil {
-		t.Fatal(err)
-	}
-	prodTip := revParse(t, remote, "main")
+	sc := unpushedThenOtherJob(t)
+	e, remote, a, b, rTest, prodTip := sc.e, sc.remote, sc.a, sc.b, sc.rTest, sc.prodTip
 
 	rDev, pr, err := exportAndPush(ctx, e.src, a, exportOpts(seed.DemoEnvDev), remote, repo.Auth{})
 	if err != nil {
