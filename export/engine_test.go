@@ -726,3 +726,71 @@ func TestWorktreeLocalChanges(t *testing.T) {
 		t.Error("the local edit was overwritten")
 	}
 }
+
+// cancelAfterReporter cancels the run once n flows were written, and notes
+// whether the build had started a pack file by then (it runs on the
+// writer goroutine, right after the flow's files were put).
+type cancelAfterReporter struct {
+	n       int
+	cancel  context.CancelFunc
+	packDir string
+	sawPack bool
+}
+
+func (c *cancelAfterReporter) EnvironmentStarted(api.Environment, int) {}
+
+func (c *cancelAfterReporter) FlowDone(export.FlowEvent) {
+	if c.n--; c.n != 0 {
+		return
+	}
+	ents, _ := os.ReadDir(c.packDir)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "tmp_pack_") {
+			c.sawPack = true
+		}
+	}
+	c.cancel()
+}
+
+// TestCancelLargeExportLeavesNoPack: a first export big enough to stream
+// its objects into a pack, cancelled half-way, leaves no pack, no temporary
+// file and no object behind.
+func TestCancelLargeExportLeavesNoPack(t *testing.T) {
+	t.Parallel()
+	e := startEmu(t, seed.Demo(), emuOptions{})
+	for i := range 120 { // each adds one distinct blob (flow.json); the rest is shared
+		e.createFlow(seed.DemoEnvDev, seed.DemoPriya, fmt.Sprintf("Bulk flow %03d", i))
+	}
+	rp := newRepo(t, true)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rep := &cancelAfterReporter{n: 110, cancel: cancel, packDir: filepath.Join(rp.GitDir(), "objects", "pack")}
+	unlock, err := rp.Lock(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := exportOpts(seed.DemoEnvDev)
+	o.Concurrency = 1
+	res, err := export.Run(ctx, e.src, rp, o, rep)
+	unlock()
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %+v, %v; want context.Canceled", res, err)
+	}
+	if !rep.sawPack {
+		t.Fatal("the build had not started a pack when it was cancelled: the test no longer covers that path")
+	}
+	ents, err := os.ReadDir(rep.packDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		t.Errorf("left in objects/pack: %s", e.Name())
+	}
+	loose, err := filepath.Glob(filepath.Join(rp.GitDir(), "objects", "[0-9a-f][0-9a-f]", "*"))
+	if err != nil || len(loose) != 0 {
+		t.Errorf("loose objects left: %v (%v)", loose, err)
+	}
+	if got := head(t, rp, "main"); !got.IsZero() {
+		t.Errorf("a cancelled export created the branch at %s", got)
+	}
+}
