@@ -1,7 +1,8 @@
 // Package repo stores a tree of files (slash-separated paths mapped to bytes)
 // in a Git repository, using go-git's plumbing rather than its worktree.
 //
-// A Repo is a local repository, bare or not, opened or created by Open. Writers
+// A Repo is a local repository, bare or not, opened or created by Open; Close
+// releases the pack files it keeps open for reading. Writers
 // take the repository lock (Lock) so two runs never write one repository at
 // once, start a Builder on a branch tip, stream file contents in with Put (each
 // blob is written out at once, so callers never hold a whole export in
