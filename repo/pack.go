@@ -121,7 +121,7 @@ func (ob *objectBatch) add(t plumbing.ObjectType, content []byte, h plumbing.Has
 // fail drops what the batch holds and makes err sticky.
 func (ob *objectBatch) fail(err error) error {
 	ob.discard()
-	ob.err = fmt.Errorf("%w (objects written earlier in this build are lost; start a new build)", err)
+	ob.err = fmt.Errorf("%w (nothing of this build was committed; fix the cause and run again)", err)
 	return ob.err
 }
 
