@@ -340,6 +340,29 @@ func unpushedThenOtherJob(t *testing.T) unpushedScene {
 	return sc
 }
 
+// envAt names an environment's directory as a local repository committed it.
+type envAt struct {
+	env  api.EnvName
+	from *repo.Repo
+	at   plumbing.Hash
+}
+
+// checkRemoteEnvs checks that the remote's commit holds each environment's
+// directory exactly as exported.
+func checkRemoteEnvs(t *testing.T, remote string, commit plumbing.Hash, want []envAt) {
+	t.Helper()
+	rr, err := repo.Open(context.Background(), remote, repo.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	for _, w := range want {
+		if got, exp := subtree(t, rr, commit, w.env), subtree(t, w.from, w.at, w.env); got != exp {
+			t.Errorf("%s on the remote %s, exported %s", w.env, got, exp)
+		}
+	}
+}
+
 // TestPushAfterFailedPushWithNothingNew: a run whose push failed leaves its
 // commit local; while another job pushes its environment, the next run finds
 // nothing new (no commit) and must still deliver that earlier commit, rebuilt
@@ -362,17 +385,10 @@ func TestPushAfterFailedPushWithNothingNew(t *testing.T) {
 	if !isAncestor(t, remote, prodTip, final) || final != pr.Commit {
 		t.Errorf("remote at %s, push says %s; want a descendant of %s", final, pr.Commit, prodTip)
 	}
-	rr, err := repo.Open(ctx, remote, repo.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rr.Close()
-	if got, want := subtree(t, rr, final, seed.DemoEnvTest), subtree(t, a, plumbing.NewHash(ra.Commit), seed.DemoEnvTest); got != want {
-		t.Errorf("Test on the remote %s, exported %s", got, want)
-	}
-	if got, want := subtree(t, rr, final, seed.DemoEnvProd), subtree(t, b, prodTip, seed.DemoEnvProd); got != want {
-		t.Errorf("Prod on the remote %s, pushed %s", got, want)
-	}
+	checkRemoteEnvs(t, remote, final, []envAt{
+		{seed.DemoEnvTest, a, plumbing.NewHash(ra.Commit)},
+		{seed.DemoEnvProd, b, prodTip},
+	})
 	if msg := git(t, remote, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "not pushed") || !strings.Contains(msg, ra.Commit[:12]) {
 		t.Errorf("rebuilt commit message does not name the replayed commit %s:\n%s", ra.Commit[:12], msg)
 	}
@@ -404,24 +420,11 @@ func TestPushCarriesEarlierUnpushedCommit(t *testing.T) {
 	if !isAncestor(t, remote, prodTip, final) {
 		t.Errorf("remote at %s does not descend from the other job's %s", final, prodTip)
 	}
-	rr, err := repo.Open(ctx, remote, repo.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rr.Close()
-	for _, c := range []struct {
-		env  api.EnvName
-		from *repo.Repo
-		at   plumbing.Hash
-	}{
+	checkRemoteEnvs(t, remote, final, []envAt{
 		{seed.DemoEnvTest, a, plumbing.NewHash(rTest.Commit)},
 		{seed.DemoEnvDev, a, plumbing.NewHash(rDev.Commit)},
 		{seed.DemoEnvProd, b, prodTip},
-	} {
-		if got, want := subtree(t, rr, final, c.env), subtree(t, c.from, c.at, c.env); got != want {
-			t.Errorf("%s on the remote %s, exported %s", c.env, got, want)
-		}
-	}
+	})
 	msg := git(t, remote, "log", "-1", "--format=%B", "main")
 	if !strings.HasPrefix(msg, "Export ") || !strings.Contains(msg, rTest.Commit[:12]) || !strings.Contains(msg, rDev.Commit[:12]) {
 		t.Errorf("rebuilt commit message should be the Dev run's and list both local commits:\n%s", msg)

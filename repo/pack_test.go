@@ -69,6 +69,16 @@ func manyFiles(prefix string, n int) map[string]string {
 	return files
 }
 
+// putAll Puts files into b in path order.
+func putAll(t *testing.T, b *Builder, files map[string]string) {
+	t.Helper()
+	for _, p := range sortedKeys(files) {
+		if err := b.Put(p, []byte(files[p])); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestLargeBuildWritesOnePack: a build of more than packThreshold new
 // objects ends as one pack (with its index) and a loose commit, which Git
 // (fsck, verify-pack, cat-file, status) and this package both read; small
@@ -234,11 +244,7 @@ func TestDiscardRemovesPendingPack(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := manyFiles("big", 150)
-	for _, p := range sortedKeys(files) {
-		if err := b.Put(p, []byte(files[p])); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(t, b, files)
 	tmp := packFiles(t, dir)
 	if len(tmp) != 1 || !strings.HasPrefix(tmp[0], "tmp_pack_") {
 		t.Fatalf("objects/pack during the build: %v, want one tmp_pack_ file", tmp)
@@ -293,11 +299,7 @@ func TestRebaseCarriesPendingObjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	files := manyFiles("big", 150)
-	for _, p := range sortedKeys(files) {
-		if err := b.Put(p, []byte(files[p])); err != nil {
-			t.Fatal(err)
-		}
-	}
+	putAll(t, b, files)
 	// Another line of history (a branch "other") to rebase onto; main,
 	// which the rebased builder moves, stays where the first builder found it.
 	gitCLI(t, dir, "branch", "other", "main")
