@@ -32,8 +32,8 @@ import (
 	"github.com/flowsync/flowsync/internal/canon"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/repo"
-	fsync "github.com/flowsync/flowsync/sync"
 )
 
 // Performance of issue #3: normalize and commit 10,000 flows, against
@@ -887,7 +887,7 @@ func testBenchSource(t *testing.T, bases []benchBase) {
 		if want := benchFlowName(i); name != want {
 			t.Fatalf("listing position %d is %s, want %s", i, name, want)
 		}
-		if c, err := fsync.CanonicalFlowName(name); err != nil || c != name {
+		if c, err := model.CanonicalFlowName(name); err != nil || c != name {
 			t.Fatalf("flow name %s is no canonical GUID: %v", name, err)
 		}
 		if j, dup := seenName[name]; dup {
@@ -916,7 +916,7 @@ func testBenchSource(t *testing.T, bases []benchBase) {
 		if len(perms) < 1 || len(perms) > 3 {
 			t.Fatalf("flow %d: %d permissions, want 1 to 3", i, len(perms))
 		}
-		if _, _, err := fsync.Normalize(benchEnvName, f, perms, fsync.NormalizeOptions{}); err != nil {
+		if _, _, err := model.Normalize(benchEnvName, f, perms, model.NormalizeOptions{}); err != nil {
 			t.Fatalf("flow %d: %v", i, err)
 		}
 		// Deterministic: a second source, and a second read, say the same.

@@ -16,9 +16,9 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/testcorpus"
-	fsync "github.com/flowsync/flowsync/sync"
 )
 
 // corpusEnv is the environment the corpus flows are loaded into.
@@ -180,7 +180,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 			continue
 		}
 		t.Run(file, func(t *testing.T) {
-			key := fsync.Key{Env: corpusEnv, Flow: src.Name}
+			key := model.Key{Env: corpusEnv, Flow: src.Name}
 			fdir := strings.TrimSuffix(flowDirOf(corpusEnv, src.Name), "/")
 			paths, err := tr.Files(fdir)
 			if err != nil {
@@ -194,11 +194,11 @@ func TestCorpusRoundTrip(t *testing.T) {
 				}
 				files[strings.TrimPrefix(p, fdir+"/")] = b
 			}
-			got, err := fsync.ParseFiles(key, files)
+			got, err := model.ParseFiles(key, files)
 			if err != nil {
 				t.Fatalf("read back: %v", err)
 			}
-			again, err := fsync.Files(got)
+			again, err := model.Files(got)
 			if err != nil {
 				t.Fatal(err)
 			}

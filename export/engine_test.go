@@ -19,8 +19,8 @@ import (
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/repo"
-	fsync "github.com/flowsync/flowsync/sync"
 )
 
 // TestDeterminism: the same service state exported into two fresh
@@ -244,7 +244,7 @@ func TestAddedChangedRemoved(t *testing.T) {
 	if len(hist) != 2 || hist[1] != firstCommit {
 		t.Errorf("history of the removed flow = %v, want [removal, %s]", hist, firstCommit)
 	}
-	var meta fsync.Meta
+	var meta model.Meta
 	if err := json.Unmarshal(files[flowDirOf(seed.DemoEnvProd, prodInvoice)+"flow.json"], &meta); err != nil || meta.DisplayName != "Invoice approval (v2)" {
 		t.Errorf("renamed flow.json: %+v, %v", meta, err)
 	}
@@ -387,7 +387,7 @@ func TestIncludeDeleted(t *testing.T) {
 
 	mustExport(t, withDeleted, rp, o)
 	files := treeFiles(t, rp, head(t, rp, "main"))
-	var m fsync.Meta
+	var m model.Meta
 	deletedDir := flowDirOf(seed.DemoEnvDev, seed.DemoFlowDeleted)
 	if err := json.Unmarshal(files[deletedDir+"flow.json"], &m); err != nil {
 		t.Fatalf("flow.json of the seed's soft-deleted flow: %v", err)
@@ -400,7 +400,7 @@ func TestIncludeDeleted(t *testing.T) {
 	victim := seed.DemoFlowInvoiceApproval
 	dir := flowDirOf(seed.DemoEnvDev, victim)
 	before := blobHashes(t, rp, head(t, rp, "main"))
-	var prevMeta fsync.Meta
+	var prevMeta model.Meta
 	if err := json.Unmarshal(files[dir+"flow.json"], &prevMeta); err != nil {
 		t.Fatal(err)
 	}
@@ -419,7 +419,7 @@ func TestIncludeDeleted(t *testing.T) {
 		}
 	}
 	files = treeFiles(t, rp, head(t, rp, "main"))
-	var gotMeta fsync.Meta
+	var gotMeta model.Meta
 	if err := json.Unmarshal(files[dir+"flow.json"], &gotMeta); err != nil {
 		t.Fatal(err)
 	}

@@ -10,20 +10,20 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
-	fsync "github.com/flowsync/flowsync/sync"
 )
 
 // File names of the tree (docs/FORMAT.md).
 const (
-	RootFileName        = fsync.RootFileName
-	EnvironmentFileName = fsync.EnvironmentFileName
-	IndexFileName       = fsync.ReadmeFileName
-	FlowFileName        = fsync.FlowFileName
-	DefinitionFileName  = fsync.DefinitionFileName
-	ConnectionsFileName = fsync.ConnectionsFileName
-	PermissionsFileName = fsync.PermissionsFileName
-	SecretsFileName     = fsync.SecretsFileName
+	RootFileName        = model.RootFileName
+	EnvironmentFileName = model.EnvironmentFileName
+	IndexFileName       = model.ReadmeFileName
+	FlowFileName        = model.FlowFileName
+	DefinitionFileName  = model.DefinitionFileName
+	ConnectionsFileName = model.ConnectionsFileName
+	PermissionsFileName = model.PermissionsFileName
+	SecretsFileName     = model.SecretsFileName
 )
 
 // Sealer encrypts the values of a flow's redacted secrets (--encrypt-to).
@@ -39,63 +39,63 @@ func (a AgeSealer) Seal(v secrets.Values) ([]byte, error) { return secrets.Seal(
 
 // FlowSummary is a flow without its definition: what the environment index
 // needs, small enough to keep for every flow of an environment.
-type FlowSummary = fsync.Flow
+type FlowSummary = model.Flow
 
 func envDir(env api.EnvName) (string, error) {
-	d, err := fsync.EnvDir(env)
+	d, err := model.EnvDir(env)
 	return d + "/", err
 }
 
 func flowDir(env api.EnvName, flow api.FlowName) (string, error) {
-	d, err := fsync.FlowDir(env, flow)
+	d, err := model.FlowDir(env, flow)
 	return d + "/", err
 }
 
-func validateEnv(env api.EnvName) error { return fsync.ValidateEnvName(env) }
+func validateEnv(env api.EnvName) error { return model.ValidateEnvName(env) }
 
-func canonicalFlowName(name api.FlowName) (api.FlowName, error) { return fsync.CanonicalFlowName(name) }
+func canonicalFlowName(name api.FlowName) (api.FlowName, error) { return model.CanonicalFlowName(name) }
 
-func rootFile() []byte { return fsync.RootFile() }
+func rootFile() []byte { return model.RootFile() }
 
 func environmentFile(e api.Environment) ([]byte, error) {
-	return fsync.EnvironmentFile(fsync.EnvironmentFromAPI(e))
+	return model.EnvironmentFile(model.EnvironmentFromAPI(e))
 }
 
 func environmentIndex(e api.Environment, flows []FlowSummary) ([]byte, error) {
-	return fsync.EnvReadme(fsync.EnvironmentFromAPI(e), flows), nil
+	return model.EnvReadme(model.EnvironmentFromAPI(e), flows), nil
 }
 
 // storedMeta is what a previous export stored of a flow besides its
 // definition: flow.json and the connection references.
 type storedMeta struct {
-	fsync.Meta
-	connections []fsync.ConnectionRef
+	model.Meta
+	connections []model.ConnectionRef
 }
 
 // summary rebuilds the index entry of a stored flow.
 func (m *storedMeta) summary(env api.EnvName, name api.FlowName) FlowSummary {
-	return FlowSummary{Key: fsync.Key{Env: env, Flow: name}, Meta: m.Meta, Connections: m.connections}
+	return FlowSummary{Key: model.Key{Env: env, Flow: name}, Meta: m.Meta, Connections: m.connections}
 }
 
 func parseStoredMeta(flowJSON []byte) (*storedMeta, error) {
-	var m fsync.Meta
+	var m model.Meta
 	if err := json.Unmarshal(flowJSON, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", FlowFileName, err)
 	}
 	return &storedMeta{Meta: m}, nil
 }
 
-func parseStoredConnections(data []byte) ([]fsync.ConnectionRef, error) {
-	var m map[string]fsync.ConnectionRef
+func parseStoredConnections(data []byte) ([]model.ConnectionRef, error) {
+	var m map[string]model.ConnectionRef
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: %w", ConnectionsFileName, err)
 	}
-	out := make([]fsync.ConnectionRef, 0, len(m))
+	out := make([]model.ConnectionRef, 0, len(m))
 	for k, c := range m {
 		c.Key = k
 		out = append(out, c)
 	}
-	fsync.SortConnections(out)
+	model.SortConnections(out)
 	return out, nil
 }
 
@@ -166,7 +166,7 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 		out.err = fmt.Errorf("read permissions: %w", err)
 		return out
 	}
-	nf, rep, err := fsync.Normalize(env, fl, perms, fsync.NormalizeOptions{KeepSecretValues: opts.Sealer != nil})
+	nf, rep, err := model.Normalize(env, fl, perms, model.NormalizeOptions{KeepSecretValues: opts.Sealer != nil})
 	if err != nil {
 		out.err = fmt.Errorf("normalize: %w", err)
 		return out
@@ -208,8 +208,8 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 // longer serves: flow.json from the listing; the definition, references and
 // permissions stored before, if any.
 func readDeleted(ctx context.Context, src Source, env api.EnvName, j flowJob, out flowOut) flowOut {
-	meta := fsync.Meta{}
-	var conns []fsync.ConnectionRef
+	meta := model.Meta{}
+	var conns []model.ConnectionRef
 	if j.meta != nil {
 		meta, conns = j.meta.Meta, j.meta.connections
 	}
@@ -235,25 +235,25 @@ func readDeleted(ctx context.Context, src Source, env api.EnvName, j flowJob, ou
 
 // metaOnly builds a flow whose definition is not at hand; only flow.json,
 // connections.json and permissions.json may be rendered from it.
-func metaOnly(env api.EnvName, name api.FlowName, meta fsync.Meta, conns []fsync.ConnectionRef, perms []api.Permission) (fsync.Flow, error) {
-	canonical, err := fsync.CanonicalFlowName(name)
+func metaOnly(env api.EnvName, name api.FlowName, meta model.Meta, conns []model.ConnectionRef, perms []api.Permission) (model.Flow, error) {
+	canonical, err := model.CanonicalFlowName(name)
 	if err != nil {
-		return fsync.Flow{}, err
+		return model.Flow{}, err
 	}
-	f := fsync.Flow{Key: fsync.Key{Env: env, Flow: canonical}, Meta: meta, Connections: conns, Definition: json.RawMessage(`{}`)}
+	f := model.Flow{Key: model.Key{Env: env, Flow: canonical}, Meta: meta, Connections: conns, Definition: json.RawMessage(`{}`)}
 	for _, p := range perms {
-		f.Permissions = append(f.Permissions, fsync.Permission{
+		f.Permissions = append(f.Permissions, model.Permission{
 			Principal: p.Properties.Principal.ID, Type: p.Properties.Principal.Type, Role: p.Properties.RoleName,
 		})
 	}
-	fsync.SortPermissions(f.Permissions)
+	model.SortPermissions(f.Permissions)
 	return f, nil
 }
 
 // render fills out.files with f's files (only the named ones when given)
 // and out.summary with f minus its definition.
-func (out *flowOut) render(f fsync.Flow, only ...string) error {
-	files, err := fsync.Files(f)
+func (out *flowOut) render(f model.Flow, only ...string) error {
+	files, err := model.Files(f)
 	if err != nil {
 		out.err = err
 		return err

@@ -1,4 +1,4 @@
-// Package sync holds flowsync's normalized flow model and the pure functions
+// Package model holds flowsync's normalized flow model and the pure functions
 // that move flows between the service's API objects and the files of the
 // export tree (docs/FORMAT.md).
 //
@@ -16,4 +16,4 @@
 //
 // Importers usually alias this package (fsync) to keep it apart from the
 // standard library's sync.
-package sync
+package model
