@@ -118,6 +118,10 @@ func (b *bookkeeper) snapshotStats() map[string]Stats {
 	return out
 }
 
+// Stats returns the per-identity counts GET /_emulator/stats shows, keyed
+// "user:<oid>" or "app:<appid>", for in-process tests.
+func (s *Server) Stats() map[string]Stats { return s.book.snapshotStats() }
+
 func (b *bookkeeper) reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
