@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -197,7 +197,7 @@ func loadFlows(base *emulator.Snapshot, paths []string, env string) (*emulator.S
 		if len(matches) == 0 {
 			return nil, fmt.Errorf("--load %s: no *.json flow files in the directory", p)
 		}
-		sort.Strings(matches)
+		slices.Sort(matches)
 		files = append(files, matches...)
 	}
 	if len(files) > 0 {

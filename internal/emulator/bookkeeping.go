@@ -2,7 +2,7 @@ package emulator
 
 import (
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -145,7 +145,7 @@ func safeQuery(q url.Values) string {
 	for k := range q {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	var parts []string
 	for _, k := range keys {
 		for _, v := range q[k] {
