@@ -310,3 +310,29 @@ func TestMakeBindingsAndOrder(t *testing.T) {
 		t.Errorf("Parts.Connections (-want +got):\n%s", diff)
 	}
 }
+
+func TestMakeSolutionChildByEntityID(t *testing.T) {
+	const srcEntity, dstEntity = "33a0af05-b43b-ec11-b6e5-00224809b791", "44b0af05-b43b-ec11-b6e5-00224809b792"
+	child := srcFlow(1, "Solution child")
+	child.Meta.WorkflowEntityID = srcEntity
+	tChild := targetOf(child, 1)
+	tChild.Meta.WorkflowEntityID = dstEntity
+	parent := flow(srcEnv, src(2), "Solution parent", childCall(srcEntity))
+	p := Make(Input{Desired: []model.Flow{mapped(child), mapped(parent)}, Actual: []model.Flow{tChild}})
+	c := change(t, p, src(2), "")
+	if got := ChildRefs(c.Desired.Definition); !cmp.Equal(got, []api.FlowName{dstEntity}) {
+		t.Errorf("reference by entity id became %v, want the target's entity id", got)
+	}
+	if len(c.Warnings) != 0 || !cmp.Equal(c.Children, []model.Key{child.Key}) {
+		t.Errorf("warnings %v, children %v", c.Warnings, c.Children)
+	}
+}
+
+func TestMakeUnresolvedSecretInFlowExtra(t *testing.T) {
+	f := srcFlow(1, "Extra secret")
+	f.Meta.Extra = map[string]json.RawMessage{"x": json.RawMessage(`"` + secrets.Placeholder("flow.json.extra.x") + `"`)}
+	p := Make(Input{Desired: []model.Flow{mapped(f)}})
+	if len(p.Problems) != 1 || !strings.HasSuffix(p.Problems[0].Where, "/flow.json") || !strings.Contains(p.Problems[0].Message, "flow.json.extra.x") {
+		t.Errorf("problems: %+v", p.Problems)
+	}
+}
