@@ -129,11 +129,12 @@ func TestMakeValidation(t *testing.T) {
 		secrets.Placeholder("actions.HTTP.inputs.authentication.password")+`","type":"Basic"}},"type":"Http"}}}`)
 
 	a.Meta.DisplayName = "Alpha"
+	v2 := `{"actions":{"Compose":{"inputs":"v2","type":"Compose"}}}`
 	aChanged := a
-	aChanged.Meta.Extra = map[string]json.RawMessage{"note": json.RawMessage(`"v2"`)}
+	aChanged.Definition = mustCanon(t, v2)
 	bChanged := b
 	bChanged.Meta.DisplayName = "Beta"
-	bChanged.Meta.Extra = map[string]json.RawMessage{"note": json.RawMessage(`"v2"`)}
+	bChanged.Definition = mustCanon(t, v2)
 
 	base := Input{
 		Desired: []model.Flow{mapped(aChanged), mapped(bChanged), deletedRec, mapped(srcFlow(4, "Delta")), mapped(withSecret)},
@@ -328,11 +329,11 @@ func TestMakeSolutionChildByEntityID(t *testing.T) {
 	}
 }
 
-func TestMakeUnresolvedSecretInFlowExtra(t *testing.T) {
-	f := srcFlow(1, "Extra secret")
-	f.Meta.Extra = map[string]json.RawMessage{"x": json.RawMessage(`"` + secrets.Placeholder("flow.json.extra.x") + `"`)}
-	p := Make(Input{Desired: []model.Flow{mapped(f)}})
-	if len(p.Problems) != 1 || !strings.HasSuffix(p.Problems[0].Where, "/flow.json") || !strings.Contains(p.Problems[0].Message, "flow.json.extra.x") {
+func TestMakeUnresolvedSecretInConnectionExtra(t *testing.T) {
+	f := mapped(srcFlow(1, "Extra secret"))
+	f.Connections[0].Extra = map[string]json.RawMessage{"x": json.RawMessage(`"` + secrets.Placeholder("connections.json.shared_office365.extra.x") + `"`)}
+	p := Make(Input{Desired: []model.Flow{f}})
+	if len(p.Problems) != 1 || !strings.HasSuffix(p.Problems[0].Where, "/connections.json") || !strings.Contains(p.Problems[0].Message, "connections.json.shared_office365.extra.x") {
 		t.Errorf("problems: %+v", p.Problems)
 	}
 }
