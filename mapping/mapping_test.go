@@ -74,10 +74,14 @@ func TestParseErrors(t *testing.T) {
 			{Code: CodeUnknownKey, Where: "m.yaml:6", Message: `unknown key "principal"`},
 		}},
 		{"values must be names", "connections:\n  byConnector:\n    a:\n    b: [x]\n    c: {d: e}\n    e: two words\n", []diff.Problem{
-			{Code: CodeBadYAML, Where: "m.yaml:3", Message: "connections.byConnector.a: the value must be a name, found nothing"},
+			{Code: CodeBadYAML, Where: "m.yaml:3", Message: "connections.byConnector.a: must be a name, found nothing"},
 			{Code: CodeBadYAML, Where: "m.yaml:4", Message: "found a list"},
 			{Code: CodeBadYAML, Where: "m.yaml:5", Message: "found a mapping"},
 			{Code: CodeBadYAML, Where: "m.yaml:6", Message: `"two words" is not a name`},
+		}},
+		{"keys must be names", "principals:\n  \"a\\eb\": c\n  \"\": d\n", []diff.Problem{
+			{Code: CodeBadYAML, Where: "m.yaml:2", Message: `principals (key): "a\x1bb" is not a name`},
+			{Code: CodeBadYAML, Where: "m.yaml:3", Message: "principals (key): must be a name, found nothing"},
 		}},
 		{"repeated key", "principals:\n  X: y\n  x: z\n", []diff.Problem{{Code: CodeBadYAML, Where: "m.yaml:3", Message: "repeats the one at line 2"}}},
 		{"not a mapping", "- a\n- b\n", []diff.Problem{{Code: CodeBadYAML, Where: "m.yaml:1", Message: "must be a mapping"}}},
