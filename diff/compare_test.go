@@ -261,6 +261,8 @@ func TestDiff(t *testing.T) {
 	a3 := srcFlow(1, "A")
 	a3.Permissions = append(a3.Permissions, perm(viewers, "Group", api.RoleCanView))
 	a3.Meta.State = api.StateStopped
+	a4 := srcFlow(1, "A")
+	a4.Permissions = append(a4.Permissions, perm(bob, "User", "CustomRole"))
 	tests := []struct {
 		name     string
 		old, new []model.Flow
@@ -280,6 +282,10 @@ func TestDiff(t *testing.T) {
 			{Action: Update, Source: a.Key, Target: a.Key, DisplayName: "A", Link: LinkSame, Parts: Parts{
 				RunOnly: PrincipalDelta{Add: []model.Permission{perm(viewers, "Group", api.RoleCanView)}},
 				State:   &StateChange{From: api.StateStarted, To: api.StateStopped}}},
+		}},
+		{"strict keeps unknown roles", []model.Flow{a}, []model.Flow{a4}, []Change{
+			{Action: Update, Source: a.Key, Target: a.Key, DisplayName: "A", Link: LinkSame, Parts: Parts{
+				RunOnly: PrincipalDelta{Add: []model.Permission{perm(bob, "User", "CustomRole")}}}},
 		}},
 	}
 	for _, tt := range tests {
