@@ -420,3 +420,19 @@ func TestYAMLKey(t *testing.T) {
 		}
 	}
 }
+
+func TestResolveNeverChoosesAFailedConnection(t *testing.T) {
+	// teams has only an unauthenticated connection and one without status.
+	fl := testFlow(1, "Teams", ref("shared_teams", "shared_teams", "src-teams"))
+	res, probs := Resolve(nil, []model.Flow{fl}, testInventory())
+	if len(probs) != 1 || probs[0].Code != CodeUnmappedConnection ||
+		!strings.Contains(probs[0].Message, "no Connected connection of shared_teams (2 in all)") {
+		t.Fatalf("problems: %+v", probs)
+	}
+	if b := res.Connections(fl.Key); len(b) != 1 || b[0].To != "" {
+		t.Errorf("bound to %+v", b)
+	}
+	if got := res.Apply(fl); got.Connections[0].Connection != "src-teams" {
+		t.Errorf("an unbound reference changed: %+v", got.Connections[0])
+	}
+}
