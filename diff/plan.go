@@ -24,14 +24,16 @@ const (
 // LinkKind says how a source flow was paired with its target flow.
 type LinkKind string
 
-// The ways a pair is found, strongest first.
+// The ways a pair is found. Across environments an explicit link wins over
+// a stored one, and both over a display name (Pair).
 const (
 	// LinkSame: the same flow name on both sides (a tree against the live
 	// environment it came from, or two trees of one environment).
 	LinkSame LinkKind = "same"
 	// LinkStored: a link recorded by an earlier import (links.json).
 	LinkStored LinkKind = "link"
-	// LinkExplicit: a --link SRC=DST given for this run.
+	// LinkExplicit: a --link SRC=DST given for this run; it overrides a
+	// stored link of the same source flow.
 	LinkExplicit LinkKind = "explicit"
 	// LinkName: a unique display-name match.
 	LinkName LinkKind = "name"
@@ -79,6 +81,11 @@ type Change struct {
 	Link        LinkKind `json:"link,omitempty"`
 	// Parts says what differs, for Update (and what will be set, for Create).
 	Parts Parts `json:"parts"`
+	// Bindings says how every connection reference of the desired flow is
+	// bound in the target and where the binding came from (a mapping entry,
+	// an auto-mapping, the same environment), changed or not, so that
+	// auto-mappings are always visible in the plan.
+	Bindings []ConnectionChange `json:"bindings,omitempty"`
 	// Desired is the source flow already mapped into target terms
 	// (connections, principals, child-flow references that are known);
 	// nil for Extra/Delete. Actual is the target flow; nil for Create.
