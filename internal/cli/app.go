@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // Version is set at build time (Makefile ldflags).
@@ -33,7 +35,8 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Err, "flowsync: interrupted")
 		return ExitFailure
 	}
-	fmt.Fprintf(stdio.Err, "flowsync: %v\n", err)
+	// Errors carry names and messages from the service: one safe line.
+	fmt.Fprintf(stdio.Err, "flowsync: %s\n", safetext.Error(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stdio.Err, "Run 'flowsync --help' for usage.")
