@@ -39,6 +39,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad cloud", []string{"--cloud", "mars", "envs"}, "--cloud"},
 		{"bad rate limit", []string{"--rate-limit", "5per60", "envs"}, "--rate-limit"},
 		{"bad write limit", []string{"--write-limit", "0/1s", "envs"}, "--write-limit"},
+		{"rate limit window under a millisecond", []string{"--rate-limit", "5/500us", "envs"}, "--rate-limit"},
+		{"write limit window under a millisecond", []string{"--write-limit", "300/10ns", "envs"}, "--write-limit"},
 		{"bad auth", []string{"--auth", "password", "envs"}, "--auth"},
 		{"bad api url", []string{"--api-url", "not a url", "envs"}, "--api-url"},
 		{"verbose and quiet", []string{"--verbose", "--quiet", "envs"}, "exclude"},
