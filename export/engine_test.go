@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -189,7 +189,7 @@ func TestAddedChangedRemoved(t *testing.T) {
 		return export.FlowRef{Env: env, Flow: flow, DisplayName: name}
 	}
 	wantAdded := []export.FlowRef{ref(seed.DemoEnvTest, zeta, "Zeta: nightly cleanup"), ref(seed.DemoEnvTest, alpha, "Alpha: morning digest")}
-	sort.Slice(wantAdded, func(i, j int) bool { return wantAdded[i].Flow < wantAdded[j].Flow })
+	slices.SortFunc(wantAdded, func(a, b export.FlowRef) int { return strings.Compare(string(a.Flow), string(b.Flow)) })
 	wantChanged := []export.FlowRef{
 		ref(seed.DemoEnvProd, prodInvoice, "Invoice approval (v2)"), // Prod's name sorts first
 		ref(seed.DemoEnvTest, seed.DemoFlowAccountOnboard, "Account onboarding"),
@@ -369,7 +369,7 @@ func sortedFlowNames[V any](m map[api.FlowName]V) []api.FlowName {
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	return out
 }
 
@@ -436,7 +436,7 @@ func TestIncludeDeleted(t *testing.T) {
 		removed = append(removed, r.Flow)
 	}
 	want := []api.FlowName{seed.DemoFlowDeleted, victim}
-	sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+	slices.Sort(want)
 	if diff := cmp.Diff(want, removed); diff != "" {
 		t.Errorf("Removed without IncludeDeleted (-want +got):\n%s", diff)
 	}
@@ -615,7 +615,7 @@ func TestHostileNames(t *testing.T) {
 			t.Errorf("failure %+v", f)
 		}
 	}
-	sort.Strings(failed)
+	slices.Sort(failed)
 	if diff := cmp.Diff([]string{"../../../../tmp/evil", "not-a-guid"}, failed); diff != "" {
 		t.Errorf("Failed (-want +got):\n%s", diff)
 	}

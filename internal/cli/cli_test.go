@@ -49,6 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{"export env and all", []string{"export", "--repo", "x", "--env", "a", "--all-envs"}, "exclude"},
 		{"export remote without push", []string{"export", "--repo", "x", "--all-envs", "--remote", "file:///x"}, "--push"},
 		{"export bad author", []string{"export", "--repo", "x", "--all-envs", "--author", "nobody"}, "--author"},
+		{"export author with control characters", []string{"export", "--repo", "x", "--all-envs", "--author", "\"Evil\x1b[2J\" <evil@example.invalid>"}, "--author"},
 		{"export bad scope", []string{"export", "--repo", "x", "--all-envs", "--scope", "root"}, "--scope"},
 		{"export bad recipient", []string{"export", "--repo", "x", "--all-envs", "--encrypt-to", "age1nope"}, "--encrypt-to"},
 		{"export deleted as user", []string{"export", "--repo", "x", "--all-envs", "--scope", "user", "--include-deleted"}, "admin"},

@@ -191,7 +191,7 @@ func parseAuthor(s string) (repo.Signature, error) {
 		return repo.Signature{}, nil
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name == "" {
+	if err != nil || a.Name == "" || safetext.Line(a.Name) != a.Name || safetext.Line(a.Address) != a.Address {
 		return repo.Signature{}, usagef(`export: --author %s: want "Name <email>"`, safetext.Quote(s))
 	}
 	return repo.Signature{Name: a.Name, Email: a.Address}, nil

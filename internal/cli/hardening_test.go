@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -146,6 +147,46 @@ func TestExportHostileNames(t *testing.T) {
 		}
 		assertSafeOutput(t, fmt.Sprintf("%q stdout", what), out)
 		assertSafeOutput(t, fmt.Sprintf("%q stderr", what), errOut)
+	}
+}
+
+// TestExportAllEnvsSkipsExit3: under --all-envs an environment whose name
+// cannot be stored is skipped and named (escaped) in the output; the others
+// are committed and the run exits 3. The JSON report lists it.
+func TestExportAllEnvsSkipsExit3(t *testing.T) {
+	snap := seed.Demo()
+	var evil emulator.Environment
+	for _, e := range snap.Environments {
+		if e.Name == seed.DemoEnvTest {
+			evil = e
+		}
+	}
+	evil.Name, evil.DisplayName = "../evil\x1b[2J", "Evil \u202e env"
+	snap.Environments = append(snap.Environments, evil)
+	inst, env := startSnapshot(t, snap)
+	dir := filepath.Join(t.TempDir(), "backup")
+	global := []string{"--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s"}
+	code, out, errOut := run(t, env, append(global, "export", "--repo", dir, "--all-envs", "--scope", "admin")...)
+	if code != ExitPartial {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitPartial, out, errOut)
+	}
+	assertSafeOutput(t, "stdout", out)
+	assertSafeOutput(t, "stderr", errOut)
+	if !strings.Contains(out, `skipped environment ../evil\x1b[2J`) || !strings.Contains(out, "committed ") {
+		t.Errorf("the output does not name the skipped environment or the commit:\n%s", out)
+	}
+	if !strings.Contains(errOut, "skipped") {
+		t.Errorf("the error does not say environments were skipped:\n%s", errOut)
+	}
+	fsckStrict(t, dir)
+
+	code, out, _ = run(t, env, append(global, "--output", "json", "export", "--repo", dir, "--all-envs", "--scope", "admin")...)
+	var res cliOutput
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != ExitPartial {
+		t.Fatalf("JSON run: exit %d, %v\n%s", code, err, out)
+	}
+	if len(res.Skipped) != 1 || res.Skipped[0].Name != evil.Name || res.Committed {
+		t.Errorf("JSON report: skipped %+v, committed %v", res.Skipped, res.Committed)
 	}
 }
 
