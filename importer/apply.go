@@ -303,7 +303,34 @@ func (a *applier) write(ctx context.Context, fr *FlowResult, fn func() error) er
 // needsPatch reports whether an update must save the flow itself (name,
 // definition or connection references), which only an owner can do.
 func needsPatch(ch diff.Change) bool {
-	return ch.Action == diff.Restore || len(ch.Parts.Meta) > 0 || len(ch.Parts.Definition) > 0 || len(ch.Parts.Connections) > 0
+	return ch.Action == diff.Restore || len(settable(ch.Parts.Meta)) > 0 || len(ch.Parts.Definition) > 0 || len(ch.Parts.Connections) > 0
+}
+
+// settableMeta are the flow.json fields Update Flow sets: its body is
+// displayName, state, definition and connectionReferences (CONTRACT.md).
+// Uncertain: the service may take more (flowFailureAlertSubscribed); the
+// contract does not say, so the importer does not send them and says so.
+var settableMeta = map[string]bool{"displayName": true}
+
+// settable and unsettable split Parts.Meta.
+func settable(meta []string) []string {
+	var out []string
+	for _, m := range meta {
+		if settableMeta[m] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func unsettable(meta []string) []string {
+	var out []string
+	for _, m := range meta {
+		if !settableMeta[m] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func lowerFlow(f api.FlowName) api.FlowName { return api.FlowName(strings.ToLower(string(f))) }

@@ -281,6 +281,9 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 		want = ch.Parts.State.To
 	}
 	patch := needsPatch(ch)
+	if u := unsettable(ch.Parts.Meta); len(u) > 0 {
+		fr.Notes = append(fr.Notes, fmt.Sprintf("%s differ(s) but Update Flow does not set it: change it in the target by hand", strings.Join(u, ", ")))
+	}
 	granted := false
 	if patch && !owner {
 		if err := a.grant(ctx, target, ch.Actual, fr); err != nil {
@@ -333,8 +336,8 @@ func (a *applier) updateBody(ctx context.Context, ch diff.Change, target api.Flo
 
 func patchedParts(ch diff.Change) []string {
 	var out []string
-	if len(ch.Parts.Meta) > 0 {
-		out = append(out, "properties ("+strings.Join(ch.Parts.Meta, ", ")+")")
+	if m := settable(ch.Parts.Meta); len(m) > 0 {
+		out = append(out, "properties ("+strings.Join(m, ", ")+")")
 	}
 	if len(ch.Parts.Definition) > 0 {
 		out = append(out, fmt.Sprintf("definition (%d paths)", len(ch.Parts.Definition)))
