@@ -77,6 +77,12 @@ func (a *applier) props(ctx context.Context, ch diff.Change, existing *api.FlowN
 	if err != nil {
 		return fail(err)
 	}
+	if len(props.ConnectionReferences) == 0 {
+		// Update Flow refuses a definition without connectionReferences,
+		// and the wire type drops an empty map (omitempty): send {} as an
+		// extra member, which the known (omitted) field does not shadow.
+		props.Extra = map[string]json.RawMessage{"connectionReferences": json.RawMessage(`{}`)}
+	}
 	if err := checkNoPlaceholder(props); err != nil {
 		return fail(err)
 	}
@@ -118,6 +124,15 @@ func checkNoPlaceholder(p api.FlowProperties) error {
 		}
 		if len(holes) > 0 {
 			return fmt.Errorf("refusing to write a redaction placeholder into a live flow (at %s)", strings.Join(holes, ", "))
+		}
+	}
+	for k, raw := range p.Extra {
+		holes, err := secrets.Placeholders(raw)
+		if err != nil {
+			return fmt.Errorf("property %s: %w", k, err)
+		}
+		if len(holes) > 0 {
+			return fmt.Errorf("refusing to write a redaction placeholder into a live flow (property %s)", k)
 		}
 	}
 	if strings.Contains(p.DisplayName, secrets.PlaceholderPrefix) {

@@ -276,7 +276,7 @@ func checkConverged(t *testing.T, e *emu, p *promotion) {
 	for src, dst := range p.links.get() {
 		f := e.flow(prod, dst)
 		if f.State == api.StateStarted {
-			for _, c := range childRefs(f.Definition) {
+			for _, c := range diff.ChildRefs(f.Definition) {
 				if c == flowChild {
 					t.Errorf("flow %s (from %s) still calls Dev's child", dst, src)
 				}
