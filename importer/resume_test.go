@@ -419,3 +419,39 @@ func TestApplyUnderThrottlingAndFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestApplyAdoptsFlowFromJournal: a plan that still says create for a flow
+// the journal records as made (its link never reached the store) saves
+// over that flow instead of making another, and records the link.
+func TestApplyAdoptsFlowFromJournal(t *testing.T) {
+	e := startEmu(t, "")
+	ctx := context.Background()
+	p := newPromotion(t, e, flowArchive)
+	p.state = "on"
+	plan := p.plan()
+	p.links.fail = errors.New("store unavailable")
+	if res, err := importer.Apply(ctx, e.client(p.id.ID), plan, p.options()); err != nil || res.Failed() != 1 {
+		t.Fatalf("first run: %v %+v", err, res.Flows)
+	}
+	p.links.fail = nil
+	res, err := importer.Apply(ctx, guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
+	if err != nil || res.Failed() > 0 {
+		t.Fatalf("second run with the same plan: %v %+v", err, res.Flows)
+	}
+	flows := e.flowsNamed(prod, "Archive old files")
+	if len(flows) != 1 {
+		t.Fatalf("Prod has %d flows named %q, want 1", len(flows), "Archive old files")
+	}
+	if got := p.links.get()[flowArchive]; !strings.EqualFold(string(got), string(flows[0].Name)) {
+		t.Errorf("link %q, want %s", got, flows[0].Name)
+	}
+	if flows[0].State != api.StateStarted || perms(flows[0])[seed.DemoPriya] != api.RoleCanEdit {
+		t.Errorf("the adopted flow was not finished: state %s, permissions %v", flows[0].State, perms(flows[0]))
+	}
+	if !slices.ContainsFunc(res.Flows[0].Notes, func(n string) bool { return strings.Contains(n, "an earlier run created this flow") }) {
+		t.Errorf("notes %q do not say the flow was adopted", res.Flows[0].Notes)
+	}
+	if journalExists(t, p.journal) {
+		t.Error("journal left behind")
+	}
+}
