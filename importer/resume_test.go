@@ -115,13 +115,22 @@ type killer struct {
 
 	mu     sync.Mutex
 	writes int
+	// late counts writes asked for after the kill: a dead process makes none.
+	late int
 }
 
 func (k *killer) hit(ctx context.Context, do func() error) error {
 	k.mu.Lock()
 	k.writes++
 	now := k.writes == k.n
+	late := k.writes > k.n
+	if late {
+		k.late++
+	}
 	k.mu.Unlock()
+	if late {
+		return fmt.Errorf("write after the kill: %w", context.Canceled)
+	}
 	if !now {
 		return do()
 	}
@@ -189,6 +198,9 @@ func TestApplyResumesAfterKill(t *testing.T) {
 				_, err := importer.Apply(ctx, k, p.plan(), p.options())
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("the interrupted run returned %v, want context.Canceled", err)
+				}
+				if k.late > 0 {
+					t.Errorf("%d writes were attempted after the context ended", k.late)
 				}
 				// A new process: settles the journal, plans again, applies.
 				_, res, err := p.resume(context.Background())
