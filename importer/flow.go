@@ -306,7 +306,7 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 		}
 		granted = true
 	}
-	err := a.updateBody(ctx, ch, target, current, want, creator, admin, patch, granted, st, fr)
+	err := a.updateBody(ctx, ch, target, current, want, creator, admin, patch, st, fr)
 	switch {
 	case granted && a.identitySet[lowerFlow(target)]:
 		// The permissions step gave the identity the role the source wants.
@@ -326,7 +326,7 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 	return err
 }
 
-func (a *applier) updateBody(ctx context.Context, ch diff.Change, target api.FlowName, current, want string, creator api.PrincipalID, admin, patch, granted bool, st *flowStatus, fr *FlowResult) error {
+func (a *applier) updateBody(ctx context.Context, ch diff.Change, target api.FlowName, current, want string, creator api.PrincipalID, admin, patch bool, st *flowStatus, fr *FlowResult) error {
 	// A flow that will be off is turned off before it changes, so that a
 	// half-saved version never runs.
 	if current == api.StateStarted && want != api.StateStarted {
@@ -472,6 +472,13 @@ func (a *applier) revokeLeftovers(ctx context.Context) error {
 			var je *journalError
 			if errors.As(err, &je) {
 				return err
+			}
+			if errors.Is(err, api.ErrFlowNotFound) {
+				// The flow is gone (deleted since): no access is left to take back.
+				if err := a.j.dropGrant(g.Flow); err != nil {
+					return err
+				}
+				continue
 			}
 			a.res.Notes = append(a.res.Notes, fmt.Sprintf("could not remove the CanEdit an interrupted run granted %s on flow %s (run the import again): %v", a.opts.Identity.ID, g.Flow, err))
 			a.j.keep()
