@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flowsync/flowsync/internal/api"
@@ -71,8 +72,7 @@ func Compare(desired model.Flow, actual *model.Flow, opts CompareOptions) Compar
 	}
 	p.Connections = connectionChanges(a.Connections, d.Connections, opts.Bindings)
 	if opts.Strict {
-		p.Owners = strictDelta(a.Owners(), d.Owners())
-		p.RunOnly = strictDelta(a.RunOnlyUsers(), d.RunOnlyUsers())
+		p.Owners, p.RunOnly = strictDelta(a.Permissions, d.Permissions)
 	} else {
 		p.Owners, p.RunOnly = permissionDelta(a.Permissions, d.Permissions, opts.Keep, actual == nil)
 	}
@@ -123,6 +123,10 @@ func desiredState(source string, actual *model.Flow, mode StateMode) string {
 var importIgnored = map[string]bool{
 	"creator": true, "createdTime": true, "lastModifiedTime": true, "workflowEntityId": true,
 	"triggerKind": true, "flowSuspensionReason": true, "state": true, "isManaged": true,
+	// An import sends displayName, state, definition and references only
+	// (model.Flow.ToAPI): these cannot be written, so comparing them would
+	// leave a difference no import can remove.
+	"templateName": true, "flowFailureAlertSubscribed": true, "provisioningMethod": true,
 }
 
 // metaDiff names the Meta fields that differ by their flow.json names; for a
@@ -146,6 +150,9 @@ func metaDiff(a, b model.Meta, strict, create bool) []string {
 		if !cmp.Equal(fa, fb) {
 			out = append(out, name)
 		}
+	}
+	if !strict {
+		return out // unknown properties cannot be written by an import either
 	}
 	return append(out, extraDiff("extra.", a.Extra, b.Extra)...)
 }
@@ -226,26 +233,13 @@ func valuePaths(a, b *canon.Value, path string, out *[]string) {
 			return
 		}
 		for i := range a.Elems {
-			valuePaths(a.Elems[i], b.Elems[i], path+"["+itoa(i)+"]", out)
+			valuePaths(a.Elems[i], b.Elems[i], path+"["+strconv.Itoa(i)+"]", out)
 		}
 	default:
 		if a.Str != b.Str || a.Bool != b.Bool {
 			*out = append(*out, path)
 		}
 	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for ; i > 0; i /= 10 {
-		n--
-		b[n] = byte('0' + i%10)
-	}
-	return string(b[n:])
 }
 
 // joinPath adds an object key to a path. Keys are escaped as the secrets
@@ -394,8 +388,10 @@ func permissionDelta(actual, desired []model.Permission, keep api.PrincipalID, c
 
 func isOwnerRole(role string) bool { return role == api.RoleOwner || role == api.RoleCanEdit }
 
-// strictDelta is the plain set difference, for two states of one environment.
-func strictDelta(a, b []model.Permission) PrincipalDelta {
+// strictDelta is the plain set difference, for two states of one
+// environment, split into owners (Owner, CanEdit) and the rest (run-only
+// users, and roles flowsync does not know, so that no change is lost).
+func strictDelta(a, b []model.Permission) (owners, others PrincipalDelta) {
 	key := func(p model.Permission) string {
 		return strings.ToLower(string(p.Principal)) + "\x00" + p.Role + "\x00" + p.Type
 	}
@@ -406,19 +402,28 @@ func strictDelta(a, b []model.Permission) PrincipalDelta {
 		}
 		return m
 	}
+	group := func(p model.Permission) *PrincipalDelta {
+		if isOwnerRole(p.Role) {
+			return &owners
+		}
+		return &others
+	}
 	ina, inb := in(a), in(b)
-	var d PrincipalDelta
 	for _, p := range b {
 		if !ina[key(p)] {
-			d.Add = append(d.Add, p)
+			g := group(p)
+			g.Add = append(g.Add, p)
 		}
 	}
 	for _, p := range a {
 		if !inb[key(p)] {
-			d.Remove = append(d.Remove, p)
+			g := group(p)
+			g.Remove = append(g.Remove, p)
 		}
 	}
-	model.SortPermissions(d.Add)
-	model.SortPermissions(d.Remove)
-	return d
+	for _, d := range []*PrincipalDelta{&owners, &others} {
+		model.SortPermissions(d.Add)
+		model.SortPermissions(d.Remove)
+	}
+	return owners, others
 }

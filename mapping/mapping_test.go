@@ -74,10 +74,14 @@ func TestParseErrors(t *testing.T) {
 			{Code: CodeUnknownKey, Where: "m.yaml:6", Message: `unknown key "principal"`},
 		}},
 		{"values must be names", "connections:\n  byConnector:\n    a:\n    b: [x]\n    c: {d: e}\n    e: two words\n", []diff.Problem{
-			{Code: CodeBadYAML, Where: "m.yaml:3", Message: "connections.byConnector.a: the value must be a name, found nothing"},
+			{Code: CodeBadYAML, Where: "m.yaml:3", Message: "connections.byConnector.a: must be a name, found nothing"},
 			{Code: CodeBadYAML, Where: "m.yaml:4", Message: "found a list"},
 			{Code: CodeBadYAML, Where: "m.yaml:5", Message: "found a mapping"},
 			{Code: CodeBadYAML, Where: "m.yaml:6", Message: `"two words" is not a name`},
+		}},
+		{"keys must be names", "principals:\n  \"a\\eb\": c\n  \"\": d\n", []diff.Problem{
+			{Code: CodeBadYAML, Where: "m.yaml:2", Message: `principals (key): "a\x1bb" is not a name`},
+			{Code: CodeBadYAML, Where: "m.yaml:3", Message: "principals (key): must be a name, found nothing"},
 		}},
 		{"repeated key", "principals:\n  X: y\n  x: z\n", []diff.Problem{{Code: CodeBadYAML, Where: "m.yaml:3", Message: "repeats the one at line 2"}}},
 		{"not a mapping", "- a\n- b\n", []diff.Problem{{Code: CodeBadYAML, Where: "m.yaml:1", Message: "must be a mapping"}}},
@@ -414,5 +418,21 @@ func TestYAMLKey(t *testing.T) {
 		if got := yamlKey(in); got != want {
 			t.Errorf("yamlKey(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+func TestResolveNeverChoosesAFailedConnection(t *testing.T) {
+	// teams has only an unauthenticated connection and one without status.
+	fl := testFlow(1, "Teams", ref("shared_teams", "shared_teams", "src-teams"))
+	res, probs := Resolve(nil, []model.Flow{fl}, testInventory())
+	if len(probs) != 1 || probs[0].Code != CodeUnmappedConnection ||
+		!strings.Contains(probs[0].Message, "no Connected connection of shared_teams (2 in all)") {
+		t.Fatalf("problems: %+v", probs)
+	}
+	if b := res.Connections(fl.Key); len(b) != 1 || b[0].To != "" {
+		t.Errorf("bound to %+v", b)
+	}
+	if got := res.Apply(fl); got.Connections[0].Connection != "src-teams" {
+		t.Errorf("an unbound reference changed: %+v", got.Connections[0])
 	}
 }
