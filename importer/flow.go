@@ -147,7 +147,7 @@ func (a *applier) createOnce(ctx context.Context, ch diff.Change, props api.Flow
 					return "", false, derr
 				}
 			}
-			return "", false, fmt.Errorf("create flow %s (%q): %w", ch.Source, props.DisplayName, err)
+			return "", false, fmt.Errorf("create flow %s (%q): %w%s", ch.Source, props.DisplayName, err, forbiddenHint(err))
 		}
 		found, note, lerr := a.lookup(ctx, e)
 		if lerr != nil {
@@ -345,7 +345,7 @@ func (a *applier) updateBody(ctx context.Context, ch diff.Change, target api.Flo
 			_, err := a.t.UpdateFlow(ctx, a.env, target, withoutState(props))
 			return err
 		}); err != nil {
-			return fmt.Errorf("update flow %s (%q): %w", target, ch.DisplayName, err)
+			return fmt.Errorf("update flow %s (%q): %w%s", target, ch.DisplayName, err, forbiddenHint(err))
 		}
 		fr.Steps = append(fr.Steps, "updated "+strings.Join(patchedParts(ch), ", "))
 	}
@@ -641,4 +641,12 @@ func (a *applier) remove(ctx context.Context, ch diff.Change, fr *FlowResult) er
 func withoutState(p api.FlowProperties) api.FlowProperties {
 	p.State = ""
 	return p
+}
+
+// forbiddenHint says what a 403 on Create or Update Flow most often means.
+func forbiddenHint(err error) string {
+	if !errors.Is(err, api.ErrForbidden) || errors.Is(err, api.ErrEnvironmentNotFound) {
+		return ""
+	}
+	return " (the service refuses application tokens for creating and updating flows: sign in as a user, e.g. --auth devicecode or azcli)"
 }
