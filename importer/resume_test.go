@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/importer"
@@ -465,5 +466,42 @@ func TestApplyAdoptsFlowFromJournal(t *testing.T) {
 	}
 	if journalExists(t, p.journal) {
 		t.Error("journal left behind")
+	}
+}
+
+// TestApplyAmbiguousCreatePicksNewest: when the lookup after a lost create
+// answer finds several unlinked flows with the name (one made meanwhile by
+// someone else), the newest is taken and the result names the others.
+func TestApplyAmbiguousCreatePicksNewest(t *testing.T) {
+	e := startEmu(t, "")
+	ctx := context.Background()
+	p := newPromotion(t, e, flowArchive)
+	plan := p.plan()
+	// After the plan was made, a same-named flow appears.
+	other, err := e.client(seed.DemoAdmin).CreateFlow(ctx, prod, api.FlowProperties{DisplayName: "Archive old files", State: api.StateStopped,
+		Definition: e.flow(dev, flowOrder).Definition, ConnectionReferences: map[string]api.ConnectionReference{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.inst.Server.Advance(time.Minute)
+	e.setFaults("5xx-after-write:method=POST:path=" + createPath + ":count=1")
+	res, err := importer.Apply(ctx, e.client(p.id.ID), plan, p.options())
+	if err != nil || res.Failed() > 0 {
+		t.Fatalf("apply: %v %+v", err, res.Flows)
+	}
+	got := p.links.get()[flowArchive]
+	if got == "" || strings.EqualFold(string(got), string(other.Name)) {
+		t.Fatalf("linked to %q, want the newer flow, not %s", got, other.Name)
+	}
+	if n := len(e.flowsNamed(prod, "Archive old files")); n != 2 {
+		t.Errorf("Prod has %d flows named %q, want 2", n, "Archive old files")
+	}
+	if !e.flow(prod, got).CreatedTime.After(e.flow(prod, other.Name).CreatedTime) {
+		t.Error("test setup: the imported flow is not the newer one")
+	}
+	if !slices.ContainsFunc(res.Flows[0].Notes, func(n string) bool {
+		return strings.Contains(n, "the newest of 2 unlinked flows") && strings.Contains(n, string(other.Name))
+	}) {
+		t.Errorf("notes %q do not name the other candidate", res.Flows[0].Notes)
 	}
 }
