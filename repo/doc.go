@@ -19,9 +19,10 @@
 // Rebase. Push uses that when a remote rejects a non-fast-forward update: it
 // fetches the remote tip into refs/flowsync/remote-tip, rebuilds this run's
 // commit on top of it and retries, never forcing. Remotes are given as URLs or
-// paths and used without being added to the repository's config; HTTPS
-// tokens come from FLOWSYNC_GIT_TOKEN, SSH host keys are always checked
-// against known_hosts, and errors never show credentials.
+// paths and used without being added to the repository's config;
+// credentials are given as values (Auth: a token, SSH keys, known_hosts
+// files; the CLI looks them up), SSH host keys are always checked, and errors
+// never show credentials, not even those a remote echoes back.
 //
 // In a non-bare repository whose HEAD is the committed branch, Commit also
 // brings the working files and the index up to date for the paths the commit

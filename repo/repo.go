@@ -68,7 +68,6 @@ type Repo struct {
 	pid      int
 	hostname func() (string, error)
 	alive    func(pid int) bool
-	getenv   func(string) string
 	// beforePush, when set (tests), runs just before each push attempt.
 	beforePush func()
 }
@@ -173,7 +172,6 @@ func openAt(dir, gitDir, workDir string) (*Repo, error) {
 		pid:       os.Getpid(),
 		hostname:  os.Hostname,
 		alive:     processAlive,
-		getenv:    os.Getenv,
 	}, nil
 }
 
