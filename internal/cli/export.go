@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
-	"os"
 	"strings"
 	"time"
 
@@ -214,22 +213,16 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 		if remote == "" {
 			remote = "origin"
 		}
-		var ca []byte
-		if o.CABundle != "" {
-			if ca, err = os.ReadFile(o.CABundle); err != nil {
-				return fmt.Errorf("--git-ca-cert: %w", err)
-			}
+		auth, closeAuth, err := gitAuth(gitCredentials{Getenv: g.getenv, SSHKey: o.SSHKey, KnownHosts: o.KnownHosts, CABundle: o.CABundle})
+		if err != nil {
+			return err
 		}
+		defer closeAuth()
 		pr, err := rp.Push(ctx, repo.PushOptions{
 			Remote:  remote,
 			Branch:  o.Branch,
 			Rebuild: res.Rebuilder(),
-			Auth: repo.Auth{
-				Getenv:          g.getenv,
-				CABundle:        ca,
-				SSHKeyFile:      o.SSHKey,
-				KnownHostsFiles: o.KnownHosts,
-			},
+			Auth:    auth,
 		})
 		if err != nil {
 			// The local commit stays; say so.
