@@ -4,13 +4,18 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -217,5 +222,46 @@ func TestGitAuthAgent(t *testing.T) {
 	defer done()
 	if _, err := a.SSHKeys(); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK is unset") {
 		t.Errorf("no key and no agent: %v", err)
+	}
+}
+
+// TestExportPushNeverShowsTheToken: `export --push` to an https remote whose
+// server (or proxy) refuses and echoes the request's Authorization header
+// keeps the commit and says the push failed, without the token from
+// FLOWSYNC_GIT_TOKEN in any form on either output.
+func TestExportPushNeverShowsTheToken(t *testing.T) {
+	inst, env := startEmulator(t)
+	token := "FAKE-git-token-" + strings.Repeat("z", 12) // not a real credential
+	env[gitTokenEnv] = token
+	var echoed atomic.Int32
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echoed.Add(1)
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "denied; you sent Authorization: %s\n", r.Header.Get("Authorization"))
+	}))
+	t.Cleanup(srv.Close)
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "backup")
+	code, out, stderr := run(t, env, "--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s",
+		"export", "--repo", dir, "--env", "Contoso Prod", "--push", "--remote", srv.URL+"/flows.git", "--git-ca-cert", ca)
+	if code != ExitFailure {
+		t.Fatalf("exit %d, want %d\n%s%s", code, ExitFailure, out, stderr)
+	}
+	if echoed.Load() == 0 {
+		t.Fatalf("the server was never asked; the test proves nothing:\n%s", stderr)
+	}
+	t.Logf("stderr: %s", stderr)
+	if !strings.Contains(stderr, "push failed") || !strings.Contains(stderr, "denied") || !strings.Contains(stderr, gitTokenEnv) {
+		t.Errorf("stderr does not say the push failed, quote the server and name %s:\n%s", gitTokenEnv, stderr)
+	}
+	for _, s := range []string{token, "x-access-token:" + token} {
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawStdEncoding.EncodeToString([]byte(s))} {
+			if strings.Contains(stderr, form) || strings.Contains(out, form) {
+				t.Errorf("output reveals %q", form)
+			}
+		}
 	}
 }
