@@ -318,9 +318,10 @@ func (r *Repo) remoteTarget(remote string, a Auth) (*remoteTarget, error) {
 		if u.User != nil {
 			urlUser = u.User.Username()
 			urlPass, _ = u.User.Password()
-			t.secrets = append(t.secrets, u.User.String(), urlPass, urlUser+":"+urlPass)
-			if urlPass == "" {
-				t.secrets = append(t.secrets, urlUser) // a token given as the user name
+			if urlPass != "" {
+				t.secrets = append(t.secrets, u.User.String(), urlPass, urlUser+":"+urlPass)
+			} else {
+				t.secrets = append(t.secrets, urlUser) // may be a token given as the user name
 			}
 		}
 		// Credentials go to go-git as auth, never in the URL, so they are
