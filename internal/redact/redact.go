@@ -3,6 +3,7 @@ package redact
 import (
 	"cmp"
 	"encoding/base64"
+	"fmt"
 	"net/url"
 	"regexp"
 	"slices"
@@ -112,27 +113,50 @@ func URL(u string) string {
 
 // Values returns String(s) with every occurrence of the given secrets
 // removed too, in each form a server, a proxy or a library might echo one:
-// as given, percent-encoded (query and path style) and base64 (standard and
-// URL alphabets, padded or not). Pass "user:password" as a secret to remove
-// an echoed basic-auth header whatever its alignment. Empty secrets are
-// ignored.
+// as given, percent-encoded by any encoder (each byte other than a letter or
+// digit either as it is or as %XX in either case, a space also as '+'), and
+// base64 (standard and URL alphabets, padded or not). Pass "user:password"
+// as a secret to remove an echoed basic-auth header whatever its alignment.
+// Empty secrets are ignored.
 func Values(s string, secrets ...string) string {
 	var forms []string
 	for _, sec := range secrets {
 		if sec == "" {
 			continue
 		}
-		forms = append(forms, sec, url.QueryEscape(sec), url.PathEscape(sec),
-			base64.RawStdEncoding.EncodeToString([]byte(sec)),
-			base64.RawURLEncoding.EncodeToString([]byte(sec)))
+		forms = append(forms, escapedForms(sec),
+			regexp.QuoteMeta(base64.RawStdEncoding.EncodeToString([]byte(sec))),
+			regexp.QuoteMeta(base64.RawURLEncoding.EncodeToString([]byte(sec))))
 	}
-	// Longest first, so a form is never cut by a shorter one inside it.
-	slices.SortFunc(forms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
-	forms = slices.Compact(forms)
-	for _, f := range forms {
-		s = strings.ReplaceAll(s, f, Placeholder)
+	if len(forms) > 0 {
+		// Longest first, so a form is never cut by a shorter one inside it.
+		slices.SortFunc(forms, func(a, b string) int { return cmp.Compare(len(b), len(a)) })
+		s = regexp.MustCompile(strings.Join(forms, "|")).ReplaceAllLiteralString(s, Placeholder)
 	}
 	return String(s)
+}
+
+// escapedForms returns a pattern matching sec with any of its characters
+// other than ASCII letters and digits percent-encoded (its UTF-8 bytes) or
+// not.
+func escapedForms(sec string) string {
+	var b strings.Builder
+	for _, r := range sec {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			b.WriteRune(r)
+			continue
+		}
+		var enc strings.Builder
+		for _, c := range []byte(string(r)) {
+			fmt.Fprintf(&enc, "%%(?i:%02x)", c)
+		}
+		alts := []string{regexp.QuoteMeta(string(r)), enc.String()}
+		if r == ' ' {
+			alts = append(alts, `\+`)
+		}
+		b.WriteString("(?:" + strings.Join(alts, "|") + ")")
+	}
+	return b.String()
 }
 
 // redactedError is an error whose message went through Values. Unwrap still

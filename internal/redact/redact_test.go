@@ -114,6 +114,21 @@ func TestValues(t *testing.T) {
 			}
 		})
 	}
+	for _, tc := range []struct{ secret, in string }{
+		{"FAKE~tilde", "x=FAKE%7Etilde"},
+		{"FAKE~tilde", "x=FAKE%7etilde"},
+		{"FAKE pass word", "p=FAKE+pass%20word"},
+		{"FAKEpässword", "p=FAKEp%C3%A4ssword and FAKEpässword"},
+		{"FAKE.dot", "FAKE.dot but not FAKExdot"},
+	} {
+		got := Values(tc.in, tc.secret)
+		if strings.Contains(got, "FAKE") && !strings.Contains(got, "FAKExdot") {
+			t.Errorf("Values(%q, %q) = %q", tc.in, tc.secret, got)
+		}
+		if strings.Contains(tc.in, "FAKExdot") && !strings.Contains(got, "FAKExdot") {
+			t.Errorf("Values(%q, %q) = %q: a dot in a secret matched any character", tc.in, tc.secret, got)
+		}
+	}
 	if got := Values("nothing here", ""); got != "nothing here" {
 		t.Errorf("an empty secret changed the text: %q", got)
 	}
