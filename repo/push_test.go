@@ -239,6 +239,18 @@ func TestPushUnreachableRemote(t *testing.T) {
 			shown:    "http://127.0.0.1:1/repo.git",
 			notShown: []string{"hunter2-secret", "someone"},
 		},
+		{
+			name:     "closed port with a token as the URL's user",
+			remote:   "https://FAKEtoken0123456789@127.0.0.1:1/repo.git",
+			shown:    "https://127.0.0.1:1/repo.git",
+			notShown: []string{"FAKEtoken0123456789"},
+		},
+		{
+			name:     "closed port with a sig= in the URL",
+			remote:   "http://127.0.0.1:1/repo.git?sv=1&sig=FAKEsig%2Bvalue",
+			shown:    "http://127.0.0.1:1/repo.git",
+			notShown: []string{"FAKEsig"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
