@@ -86,7 +86,9 @@ func (s *Store) LoosePath(h plumbing.Hash) string {
 func (s *Store) packDir() string { return filepath.Join(s.dir, "pack") }
 
 // Write stores an object of type t with the given content (h its hash,
-// already computed) as a loose object, unless the store has it.
+// already computed) as a loose object, unless the store has it. It bypasses
+// go-git's object writer for speed (one hash instead of two, zlib level 1);
+// go-git keeps no state about loose objects that this would invalidate.
 func (s *Store) Write(t plumbing.ObjectType, content []byte, h plumbing.Hash) error {
 	if s.mayHave(h) {
 		return nil
