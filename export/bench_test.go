@@ -419,7 +419,7 @@ func benchExport(ctx context.Context, src export.Source, dir string, bare, incre
 }
 
 // benchObjects counts the objects of a repository: loose ones and those in
-// packs (a large run writes one pack; see repo/pack.go).
+// packs (a large run writes one pack; see repo/internal/odb).
 func benchObjects(tb testing.TB, gitDir string) int {
 	tb.Helper()
 	dirs, err := os.ReadDir(filepath.Join(gitDir, "objects"))

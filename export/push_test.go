@@ -259,12 +259,7 @@ func TestPushHTTPS(t *testing.T) {
 	}
 	token := "test-" + hex.EncodeToString(tok) // generated per run
 	url, ca := gitHTTPSServer(t, root, token)
-	auth := repo.Auth{CABundle: ca, Getenv: func(k string) string {
-		if k == repo.TokenEnv {
-			return token
-		}
-		return ""
-	}}
+	auth := repo.Auth{CABundle: ca, Token: token}
 
 	a, b := newRepo(t, false), newRepo(t, true)
 	ra, replayA := mustExportReplay(t, e.src, a, exportOpts(seed.DemoEnvTest))

@@ -13,6 +13,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/flowsync/flowsync/repo/internal/odb"
 )
 
 // emptyTree is the hash of the tree with no entries.
@@ -65,8 +67,8 @@ type Builder struct {
 	done   bool
 	after  plumbing.Hash // branch value after a successful Commit
 	// batch holds the objects written by this build until Commit makes them
-	// visible (see pack.go).
-	batch *objectBatch
+	// visible (loose, or one pack for a large build; see the odb package).
+	batch *odb.Batch
 }
 
 // node is one path of the operation trie.
@@ -111,8 +113,7 @@ func (r *Repo) NewBuilder(ctx context.Context, base plumbing.Hash) (*Builder, er
 	if err != nil {
 		return nil, fmt.Errorf("new builder: base %w", err)
 	}
-	r.refreshPacks()
-	return &Builder{r: r, base: base, baseTree: tree, expect: base, root: &node{}, batch: newObjectBatch(r)}, nil
+	return &Builder{r: r, base: base, baseTree: tree, expect: base, root: &node{}, batch: r.objects.Begin()}, nil
 }
 
 // Base is the commit the build starts from (zero for none).
@@ -128,7 +129,7 @@ func (b *Builder) Put(path string, content []byte) error {
 		return err
 	}
 	h := plumbing.ComputeHash(plumbing.BlobObject, content)
-	if err := b.batch.add(plumbing.BlobObject, content, h); err != nil {
+	if err := b.batch.Add(plumbing.BlobObject, content, h); err != nil {
 		return fmt.Errorf("put %s: %w", path, err)
 	}
 	b.setFile(path, h)
@@ -141,7 +142,7 @@ func (b *Builder) PutBlob(path string, hash plumbing.Hash) error {
 	if err := b.checkPut(path); err != nil {
 		return err
 	}
-	if !b.batch.has(hash) && !b.r.hasObject(hash) {
+	if !b.batch.Has(hash) && !b.r.hasObject(hash) {
 		return fmt.Errorf("put %s: blob %s: %w", path, hash, ErrNotFound)
 	}
 	b.setFile(path, hash)
@@ -273,52 +274,38 @@ func (b *Builder) Rebuilder(opts CommitOptions) func(ctx context.Context, newTip
 // repository whose HEAD is the branch, the changed working files and their
 // index entries are updated too; local changes to those files make Commit
 // fail with ErrWorktreeConflict before anything is committed.
-func (b *Builder) Commit(ctx context.Context, opts CommitOptions) (Result, error) {
+func (b *Builder) Commit(ctx context.Context, opts CommitOptions) (res Result, err error) {
 	if b.done {
 		return Result{}, ErrBuilderDone
 	}
 	if opts.Branch == "" {
 		return Result{}, errors.New("commit: no branch given")
 	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("commit to %s: %w", opts.Branch, err)
+		}
+	}()
 	name, err := b.r.branchRef(opts.Branch)
 	if err != nil {
-		return Result{}, fmt.Errorf("commit: %w", err)
+		return Result{}, err
 	}
 	author, committer, err := b.signatures(opts)
 	if err != nil {
-		return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
+		return Result{}, err
+	}
+	// From here on the new trees are read back (diff, working tree) through
+	// the pack just written, if any, until Commit returns.
+	defer b.r.forgetFresh()
+	newTree, err := b.writeTrees(ctx)
+	if err != nil {
+		return Result{}, err
 	}
 
-	newTree, err := b.build(ctx, b.root, "", b.baseTree)
-	if err != nil {
-		return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
-	}
-	// From here on the new trees are read back (diff, working tree): make
-	// the build's objects visible. A pack just written is read directly
-	// until Commit returns.
-	fresh, err := b.batch.flush()
-	if err != nil {
-		return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
-	}
-	if fresh != nil {
-		b.r.fresh = fresh
-		defer func() {
-			b.r.fresh = nil
-			fresh.close()
-		}()
-	}
-	if newTree.IsZero() {
-		if newTree, err = b.r.writeTree(nil); err != nil {
-			return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
-		}
-	}
-	treeChanged := newTree != b.baseTree && !(b.baseTree.IsZero() && newTree == emptyTree)
-
-	var res Result
 	target, targetTree := b.base, b.baseTree
-	if treeChanged || opts.AllowEmpty {
+	if b.treeChanged(newTree) || opts.AllowEmpty {
 		if res.Stats, err = b.r.diffStats(ctx, b.baseTree, newTree); err != nil {
-			return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
+			return Result{}, err
 		}
 		res.Changed = true
 		targetTree = newTree
@@ -333,29 +320,17 @@ func (b *Builder) Commit(ctx context.Context, opts CommitOptions) (Result, error
 	}
 	move, err := b.r.prepareMove(ctx, name, b.expect, targetTree)
 	if err != nil {
-		return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
+		return Result{}, err
 	}
 	defer move.release()
 
 	if res.Changed {
-		var parents []plumbing.Hash
-		if !b.base.IsZero() {
-			parents = []plumbing.Hash{b.base}
-		}
-		msg := opts.Message
-		if msg != "" && !strings.HasSuffix(msg, "\n") {
-			msg += "\n"
-		}
-		target, err = b.r.writeCommit(&object.Commit{
-			Author: author, Committer: committer, Message: msg,
-			TreeHash: newTree, ParentHashes: parents,
-		})
-		if err != nil {
-			return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
+		if target, err = b.writeCommit(newTree, author, committer, opts.Message); err != nil {
+			return Result{}, err
 		}
 	}
 	if err := b.r.casRef(name, b.expect, target); err != nil {
-		return Result{}, fmt.Errorf("commit to %s: %w", opts.Branch, err)
+		return Result{}, err
 	}
 	b.done, b.after = true, target
 	res.Commit = target
@@ -364,6 +339,59 @@ func (b *Builder) Commit(ctx context.Context, opts CommitOptions) (Result, error
 			short(target), opts.Branch, ErrWorktreeSync, err, b.r.workDir)
 	}
 	return res, nil
+}
+
+// writeTrees builds the new root tree and makes every object of the build
+// visible in the store. A pack it writes is kept open as the Repo's fresh
+// pack until forgetFresh.
+func (b *Builder) writeTrees(ctx context.Context) (plumbing.Hash, error) {
+	newTree, err := b.build(ctx, b.root, "", b.baseTree)
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	fresh, err := b.batch.Flush()
+	if err != nil {
+		return plumbing.ZeroHash, err
+	}
+	if fresh != nil {
+		// go-git loads pack indexes once; make it see the new pack.
+		b.r.st.Reindex()
+		b.r.fresh = fresh
+	}
+	if newTree.IsZero() {
+		return b.r.writeTree(nil)
+	}
+	return newTree, nil
+}
+
+// forgetFresh closes the pack a commit just wrote; later reads find it
+// through go-git.
+func (r *Repo) forgetFresh() {
+	if r.fresh != nil {
+		r.fresh.Close() // read-only: nothing to report
+		r.fresh = nil
+	}
+}
+
+// treeChanged reports whether newTree differs from the base's tree; an empty
+// tree on no base is no change.
+func (b *Builder) treeChanged(newTree plumbing.Hash) bool {
+	return newTree != b.baseTree && !(b.baseTree.IsZero() && newTree == emptyTree)
+}
+
+// writeCommit stores the commit of newTree on the builder's base.
+func (b *Builder) writeCommit(newTree plumbing.Hash, author, committer object.Signature, msg string) (plumbing.Hash, error) {
+	var parents []plumbing.Hash
+	if !b.base.IsZero() {
+		parents = []plumbing.Hash{b.base}
+	}
+	if msg != "" && !strings.HasSuffix(msg, "\n") {
+		msg += "\n"
+	}
+	return b.r.writeCommit(&object.Commit{
+		Author: author, Committer: committer, Message: msg,
+		TreeHash: newTree, ParentHashes: parents,
+	})
 }
 
 func (b *Builder) signatures(opts CommitOptions) (author, committer object.Signature, err error) {
@@ -454,7 +482,7 @@ func (b *Builder) build(ctx context.Context, n *node, dir string, base plumbing.
 	}
 	t, content, h, err := encodeTree(list)
 	if err == nil {
-		err = b.batch.add(t, content, h)
+		err = b.batch.Add(t, content, h)
 	}
 	if err != nil {
 		return plumbing.ZeroHash, fmt.Errorf("write directory %q: %w", dir, err)
@@ -468,7 +496,7 @@ func (b *Builder) build(ctx context.Context, n *node, dir string, base plumbing.
 // does nothing, so it can be deferred right after NewBuilder.
 func (b *Builder) Discard() {
 	if b.batch != nil {
-		b.batch.discard()
+		b.batch.Discard()
 	}
 	if b.after.IsZero() {
 		b.done = true
@@ -517,7 +545,7 @@ func (r *Repo) store(t plumbing.ObjectType, content []byte, h plumbing.Hash, err
 	if err != nil {
 		return plumbing.ZeroHash, err
 	}
-	return h, r.storeRaw(t, content, h)
+	return h, r.objects.Write(t, content, h)
 }
 
 // encodeObject returns the type, encoded content and hash of a tree or commit.

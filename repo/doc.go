@@ -2,15 +2,16 @@
 // in a Git repository, using go-git's plumbing rather than its worktree.
 //
 // A Repo is a local repository, bare or not, opened or created by Open; Close
-// releases the pack files it keeps open for reading. Writers
-// take the repository lock (Lock) so two runs never write one repository at
-// once, start a Builder on a branch tip, stream file contents in with Put (each
-// blob is written out at once, so callers never hold a whole export in
-// memory: a small build's blobs become loose objects at Commit, a large
-// build's are streamed into one pack file that Commit finishes; see pack.go), declare with ReplaceSubtree which directories must end up
-// containing exactly what was Put under them, and Commit once. Commit writes
-// only the trees on changed paths (unchanged subtrees are reused by hash),
-// makes no commit when the root tree is unchanged, and moves the branch with a
+// releases the pack files it keeps open for reading. Writers take the
+// repository lock (Lock) so two runs never write one repository at once, start
+// a Builder on a branch tip, stream file contents in with Put (each blob is
+// written out at once, so callers never hold a whole export in memory: a small
+// build's blobs become loose objects at Commit, a large build's are streamed
+// into one pack file that Commit finishes; the internal odb package writes
+// both), declare with ReplaceSubtree which directories must end up containing
+// exactly what was Put under them, and Commit once. Commit writes only the
+// trees on changed paths (unchanged subtrees are reused by hash), makes no
+// commit when the root tree is unchanged, and moves the branch with a
 // compare-and-swap so a concurrent writer is detected (ErrConcurrentUpdate).
 //
 // A Builder records operations, not bytes (path → blob hash, deletions,
@@ -18,9 +19,10 @@
 // Rebase. Push uses that when a remote rejects a non-fast-forward update: it
 // fetches the remote tip into refs/flowsync/remote-tip, rebuilds this run's
 // commit on top of it and retries, never forcing. Remotes are given as URLs or
-// paths and used without being added to the repository's config; HTTPS
-// tokens come from FLOWSYNC_GIT_TOKEN, SSH host keys are always checked
-// against known_hosts, and errors never show credentials.
+// paths and used without being added to the repository's config;
+// credentials are given as values (Auth: a token, SSH keys, known_hosts
+// files; the CLI looks them up), SSH host keys are always checked, and errors
+// never show credentials, not even those a remote echoes back.
 //
 // In a non-bare repository whose HEAD is the committed branch, Commit also
 // brings the working files and the index up to date for the paths the commit

@@ -3,8 +3,10 @@ package repo
 import (
 	"context"
 	"crypto/subtle"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"net/http"
@@ -16,6 +18,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/flowsync/flowsync/internal/redact"
 )
 
 // gitHTTPServer serves the bare repositories under root with git's own
@@ -71,21 +75,14 @@ func TestPushHTTPSWithToken(t *testing.T) {
 	token := "test-token-" + randomToken() // generated per run; not a real credential
 	srv, caPEM, denied := gitHTTPServer(t, root, token)
 	remoteURL := srv.URL + "/flows.git"
-	envWith := func(tok string) func(string) string {
-		return func(k string) string {
-			if k == TokenEnv {
-				return tok
-			}
-			return ""
-		}
-	}
+	const tokenSource = "TEST_GIT_TOKEN" // named in hints; the CLI passes FLOWSYNC_GIT_TOKEN
 
 	dir := t.TempDir()
 	r := openRepo(t, dir, OpenOptions{})
 	_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": `{"x":1}`}, "export")
 
 	t.Run("right token", func(t *testing.T) {
-		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Getenv: envWith(token), CABundle: caPEM}})
+		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Token: token, TokenSource: tokenSource, CABundle: caPEM}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,7 +99,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/g.json": "[]"}, "export 2")
 		wrong := "wrong-" + token
 		before := denied.Load()
-		_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Getenv: envWith(wrong), CABundle: caPEM}})
+		_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Token: wrong, TokenSource: tokenSource, CABundle: caPEM}})
 		if !errors.Is(err, ErrAuth) {
 			t.Fatalf("push = %v, want ErrAuth", err)
 		}
@@ -116,7 +113,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 				t.Errorf("error %q reveals %q", msg, secret)
 			}
 		}
-		for _, want := range []string{remoteURL, "branch main", TokenEnv, short(res.Commit)} {
+		for _, want := range []string{remoteURL, "branch main", tokenSource, short(res.Commit)} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("error %q does not mention %q", msg, want)
 			}
@@ -126,7 +123,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 	t.Run("credentials in the URL are stripped from output", func(t *testing.T) {
 		urlSecret := "url-secret-" + randomToken()
 		withCreds := strings.Replace(srv.URL, "https://", "https://someone:"+urlSecret+"@", 1) + "/flows.git"
-		pr, err := r.Push(ctx, PushOptions{Remote: withCreds, Branch: "main", Auth: Auth{Getenv: envWith(token), CABundle: caPEM}})
+		pr, err := r.Push(ctx, PushOptions{Remote: withCreds, Branch: "main", Auth: Auth{Token: token, TokenSource: tokenSource, CABundle: caPEM}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,7 +144,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 	t.Run("remote moves during push", func(t *testing.T) {
 		// Over HTTP go-git computes what to send by walking the remote's
 		// history in the local store, so the retry must see the fetched pack.
-		auth := Auth{Getenv: envWith(token), CABundle: caPEM}
+		auth := Auth{Token: token, TokenSource: tokenSource, CABundle: caPEM}
 		other := filepath.Join(t.TempDir(), "other")
 		gitCLI(t, filepath.Dir(other), "clone", "-q", bare, other)
 		b, _ := buildAndCommit(t, r, []string{"envs/mine"}, map[string]string{"envs/mine/1.json": "m"}, "mine")
@@ -178,7 +175,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 
 	t.Run("untrusted certificate is refused", func(t *testing.T) {
 		buildAndCommit(t, r, nil, map[string]string{"envs/e/h.json": "[]"}, "export 3")
-		_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Getenv: envWith(token)}})
+		_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{Token: token, TokenSource: tokenSource}})
 		if !errors.Is(err, ErrRemoteUnreachable) {
 			t.Fatalf("push without the CA = %v, want ErrRemoteUnreachable", err)
 		}
@@ -187,4 +184,77 @@ func TestPushHTTPSWithToken(t *testing.T) {
 			t.Errorf("error reveals the token: %v", err)
 		}
 	})
+}
+
+// TestPushErrorRedactsWhatTheRemoteEchoes: a server or proxy that echoes the
+// request's headers in its error body must not put the token on the screen,
+// in any encoding; its control characters must not reach the terminal.
+func TestPushErrorRedactsWhatTheRemoteEchoes(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	bare := filepath.Join(root, "flows.git")
+	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	gitCLI(t, bare, "config", "http.receivepack", "true")
+
+	token := "test-token-" + randomToken() // generated per run; not a real credential
+	srv, caPEM, _ := gitHTTPServer(t, root, token)
+	backend := srv.Config.Handler
+	var echoed atomic.Int32
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("service") != "git-receive-pack" {
+			backend.ServeHTTP(w, r) // reads work, so the push gets as far as sending
+			return
+		}
+		echoed.Add(1)
+		_, pass, _ := r.BasicAuth()
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, "\x1b[31mproxy denied\x1b[0m\r\nrequest headers:\r\nAuthorization: %s\r\n", r.Header.Get("Authorization"))
+		fmt.Fprintf(w, "X-Echo: %s\n", strings.TrimPrefix(r.Header.Get("Authorization"), "Basic "))
+		fmt.Fprintf(w, "password seen: %s (%s)\n", pass, base64.StdEncoding.EncodeToString([]byte(pass)))
+		fmt.Fprintf(w, "retry at https://x-access-token:%s@proxy.example/flows.git or https://proxy.example/x?sig=%s\n", pass, pass)
+		fmt.Fprintf(w, "forward header: Bearer %s\u202e\n", pass)
+	})
+	remoteURL := srv.URL + "/flows.git"
+
+	for _, tc := range []struct {
+		name, remote string
+		auth         Auth
+		secrets      []string
+	}{
+		{"token", remoteURL, Auth{Token: token, CABundle: caPEM}, []string{token, "x-access-token:" + token}},
+		{"token as the password in the URL", strings.Replace(remoteURL, "https://", "https://x-access-token:"+token+"@", 1), Auth{CABundle: caPEM}, []string{token, "x-access-token:" + token}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+			_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": "{}"}, "export")
+			before := echoed.Load()
+			_, err := r.Push(ctx, PushOptions{Remote: tc.remote, Branch: "main", Auth: tc.auth})
+			if err == nil {
+				t.Fatal("push through the echoing proxy succeeded")
+			}
+			if echoed.Load() == before {
+				t.Fatalf("the proxy echoed nothing; the test proves nothing: %v", err)
+			}
+			if !errors.Is(err, ErrAuth) {
+				t.Errorf("push = %v, want ErrAuth", err)
+			}
+			msg := err.Error()
+			t.Logf("error shown: %s", msg)
+			for _, s := range tc.secrets {
+				for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawStdEncoding.EncodeToString([]byte(s))} {
+					if strings.Contains(msg, form) {
+						t.Errorf("error reveals %q:\n%s", form, msg)
+					}
+				}
+			}
+			if strings.ContainsAny(msg, "\x1b\r\n\u202e") {
+				t.Errorf("error carries control characters: %q", msg)
+			}
+			for _, want := range []string{"proxy denied", remoteURL, "branch main", short(res.Commit), redact.Placeholder} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error does not mention %q:\n%s", want, msg)
+				}
+			}
+		})
+	}
 }

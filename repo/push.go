@@ -8,7 +8,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -19,11 +22,10 @@ import (
 	githttp "github.com/go-git/go-git/v5/plumbing/transport/http"
 	gitssh "github.com/go-git/go-git/v5/plumbing/transport/ssh"
 	"github.com/go-git/go-git/v5/storage/filesystem"
-)
+	"golang.org/x/crypto/ssh"
 
-// TokenEnv names the environment variable holding the HTTPS token. It is sent
-// as the password of HTTP basic auth and never stored or printed.
-const TokenEnv = "FLOWSYNC_GIT_TOKEN"
+	"github.com/flowsync/flowsync/internal/redact"
+)
 
 // RemoteTipRef is the private ref Push fetches a moved remote branch into.
 const RemoteTipRef plumbing.ReferenceName = "refs/flowsync/remote-tip"
@@ -35,26 +37,31 @@ const DefaultMaxAttempts = 5
 // the repository's config.
 const anonRemote = "flowsync-push"
 
-// Auth holds how to authenticate to a remote. Only the part matching the
-// remote's protocol is used.
+// Auth holds the credentials for a remote, as values: repo reads no
+// environment variable, agent socket or default file (the CLI looks them up).
+// Only the part matching the remote's protocol is used.
 type Auth struct {
-	// Getenv reads TokenEnv (and SSH_KNOWN_HOSTS); nil means os.Getenv.
-	Getenv func(string) string
+	// Token is sent to http(s) remotes as the password of HTTP basic auth,
+	// never stored or printed. Empty: the password in the remote's URL, if
+	// any, else no credentials.
+	Token string
+	// TokenSource says where Token comes from, for the hint of an error
+	// (e.g. "FLOWSYNC_GIT_TOKEN"); never the token itself.
+	TokenSource string
 	// HTTPUsername is the basic-auth user sent with the token; default
 	// "x-access-token" (hosting services ignore or accept it for tokens).
 	HTTPUsername string
 	// CABundle adds PEM certificates trusted for HTTPS remotes.
 	CABundle []byte
 
-	// SSHKeyFile is a private key file; empty means use ssh-agent
-	// (SSH_AUTH_SOCK).
-	SSHKeyFile       string
-	SSHKeyPassphrase string
+	// SSHKeys returns the private keys to offer to an ssh remote (a key
+	// file's, an ssh-agent's); it is called once per Push, and only for an
+	// ssh remote. Nil: ssh remotes are refused with a clear error.
+	SSHKeys func() ([]ssh.Signer, error)
 	// SSHUser defaults to the URL's user, else "git".
 	SSHUser string
-	// KnownHostsFiles verify the server's host key; empty means
-	// $SSH_KNOWN_HOSTS (a path list) or ~/.ssh/known_hosts. Host keys are
-	// always checked; a missing file is an error.
+	// KnownHostsFiles verify an ssh server's host key; required for ssh
+	// remotes (host keys are always checked; a missing file is an error).
 	KnownHostsFiles []string
 }
 
@@ -296,15 +303,11 @@ func (r *Repo) remoteTarget(remote string, a Auth) (*remoteTarget, error) {
 		urls := cfg.Config().URLs
 		raw = urls[len(urls)-1]
 	}
-	getenv := a.Getenv
-	if getenv == nil {
-		getenv = r.getenv
-	}
 	ep, err := transport.NewEndpoint(raw)
 	if err != nil {
-		return nil, fmt.Errorf("push: remote %s: unrecognized URL", RedactURL(raw))
+		return nil, fmt.Errorf("push: remote %s: unrecognized URL", redact.URL(raw))
 	}
-	t := &remoteTarget{display: RedactURL(raw)}
+	t := &remoteTarget{display: redact.URL(raw)}
 	switch ep.Protocol {
 	case "http", "https":
 		u, err := url.Parse(raw)
@@ -315,36 +318,48 @@ func (r *Repo) remoteTarget(remote string, a Auth) (*remoteTarget, error) {
 		if u.User != nil {
 			urlUser = u.User.Username()
 			urlPass, _ = u.User.Password()
-			t.secrets = append(t.secrets, u.User.String())
+			if urlPass != "" {
+				t.secrets = append(t.secrets, u.User.String(), urlPass, urlUser+":"+urlPass)
+			} else {
+				t.secrets = append(t.secrets, urlUser) // may be a token given as the user name
+			}
 		}
+		// Credentials go to go-git as auth, never in the URL, so they are
+		// neither stored nor shown.
 		u.User = nil
 		t.url = u.String()
-		t.display = t.url
+		t.display = redact.URL(t.url)
 		t.caBundle = a.CABundle
-		token := getenv(TokenEnv)
 		user := a.HTTPUsername
 		if user == "" {
 			user = "x-access-token"
 		}
 		switch {
-		case token != "":
-			t.auth = &githttp.BasicAuth{Username: user, Password: token}
-			t.secrets = append(t.secrets, token)
+		case a.Token != "":
+			t.auth = &githttp.BasicAuth{Username: user, Password: a.Token}
+			t.secrets = append(t.secrets, a.Token, user+":"+a.Token)
 		case urlPass != "":
 			t.auth = &githttp.BasicAuth{Username: urlUser, Password: urlPass}
-			t.secrets = append(t.secrets, urlPass)
 		}
-		t.hint = "check the URL, network access, TLS trust and the token in " + TokenEnv
+		tokenHint := "the token"
+		if a.TokenSource != "" {
+			tokenHint += " in " + a.TokenSource
+		}
+		t.hint = "check the URL, network access, TLS trust and " + tokenHint
 	case "ssh":
 		t.url = raw
-		am, err := sshAuth(ep, a, getenv)
+		// Shown without the user: a login name, but one URL form for all.
+		shown := *ep
+		shown.User, shown.Password = "", ""
+		t.display = redact.URL(shown.String())
+		if ep.Password != "" {
+			t.secrets = append(t.secrets, ep.Password)
+		}
+		am, err := sshAuth(ep, a)
 		if err != nil {
-			return nil, fmt.Errorf("push to %s: %w", t.display, err)
+			return nil, fmt.Errorf("push to %s: %w", t.display, redact.Error(err, t.secrets...))
 		}
 		t.auth = am
-		if a.SSHKeyPassphrase != "" {
-			t.secrets = append(t.secrets, a.SSHKeyPassphrase)
-		}
 		t.hint = "check the URL, network access, the SSH key and the host's entry in known_hosts"
 	case "file":
 		p := ep.Path
@@ -361,9 +376,10 @@ func (r *Repo) remoteTarget(remote string, a Auth) (*remoteTarget, error) {
 	return t, nil
 }
 
-// sshAuth builds public-key auth (key file or ssh-agent) whose host key
-// check uses known_hosts files; an unknown or changed host key is refused.
-func sshAuth(ep *transport.Endpoint, a Auth, getenv func(string) string) (transport.AuthMethod, error) {
+// sshAuth builds public-key auth with the keys a.SSHKeys gives, whose host
+// key check uses a.KnownHostsFiles; an unknown or changed host key is
+// refused.
+func sshAuth(ep *transport.Endpoint, a Auth) (transport.AuthMethod, error) {
 	user := a.SSHUser
 	if user == "" {
 		user = ep.User
@@ -371,54 +387,46 @@ func sshAuth(ep *transport.Endpoint, a Auth, getenv func(string) string) (transp
 	if user == "" {
 		user = "git"
 	}
-	files := a.KnownHostsFiles
-	if len(files) == 0 {
-		if env := getenv("SSH_KNOWN_HOSTS"); env != "" {
-			files = filepath.SplitList(env)
-		} else if home, err := os.UserHomeDir(); err == nil {
-			files = []string{filepath.Join(home, ".ssh", "known_hosts")}
-		}
+	if len(a.KnownHostsFiles) == 0 {
+		return nil, errors.New("no known_hosts file given; host keys are always verified: name one that holds the server's key (ssh-keyscan)")
 	}
 	var existing []string
-	for _, f := range files {
+	for _, f := range a.KnownHostsFiles {
 		if _, err := os.Stat(f); err == nil {
 			existing = append(existing, f)
 		}
 	}
 	if len(existing) == 0 {
 		return nil, fmt.Errorf("no known_hosts file found (looked for %s); host keys are always verified: add the server's key (ssh-keyscan) to one",
-			strings.Join(files, ", "))
+			strings.Join(a.KnownHostsFiles, ", "))
 	}
 	db, err := gitssh.NewKnownHostsDb(existing...)
 	if err != nil {
 		return nil, fmt.Errorf("read known_hosts %s: %w", strings.Join(existing, ", "), err)
+	}
+	if a.SSHKeys == nil {
+		return nil, errors.New("no SSH key given (a key file or an ssh-agent)")
+	}
+	keys, err := a.SSHKeys()
+	if err != nil {
+		return nil, err
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no SSH key to offer (the ssh-agent holds none)")
 	}
 	port := ep.Port
 	if port == 0 {
 		port = 22
 	}
 	hostPort := net.JoinHostPort(ep.Host, fmt.Sprint(port))
-	helper := gitssh.HostKeyCallbackHelper{
-		HostKeyCallback:   db.HostKeyCallback(),
-		HostKeyAlgorithms: db.HostKeyAlgorithms(hostPort),
-	}
-	if a.SSHKeyFile != "" {
-		pk, err := gitssh.NewPublicKeysFromFile(user, a.SSHKeyFile, a.SSHKeyPassphrase)
-		if err != nil {
-			return nil, fmt.Errorf("ssh key %s: %w", a.SSHKeyFile, redactErr(err, a.SSHKeyPassphrase))
-		}
-		pk.HostKeyCallbackHelper = helper
-		return pk, nil
-	}
-	if os.Getenv("SSH_AUTH_SOCK") == "" { // go-git reads the agent socket from the process environment
-		return nil, errors.New("no SSH key file given and no ssh-agent running (SSH_AUTH_SOCK is unset)")
-	}
-	ag, err := gitssh.NewSSHAgentAuth(user)
-	if err != nil {
-		return nil, fmt.Errorf("ssh-agent: %w", err)
-	}
-	ag.HostKeyCallbackHelper = helper
-	return ag, nil
+	return &gitssh.PublicKeysCallback{
+		User:     user,
+		Callback: func() ([]ssh.Signer, error) { return keys, nil },
+		HostKeyCallbackHelper: gitssh.HostKeyCallbackHelper{
+			HostKeyCallback:   db.HostKeyCallback(),
+			HostKeyAlgorithms: db.HostKeyAlgorithms(hostPort),
+		},
+	}, nil
 }
 
 // tip reads the remote branch (zero when it or the whole remote is empty).
@@ -468,7 +476,7 @@ func (t *remoteTarget) fail(op, branch string, local plumbing.Hash, err error, k
 	if errors.Is(err, transport.ErrAuthenticationRequired) || errors.Is(err, transport.ErrAuthorizationFailed) {
 		kind = ErrAuth
 	}
-	detail := strings.Join(strings.Fields(redactErr(err, t.secrets...).Error()), " ")
+	detail := remoteText(err.Error(), t.secrets)
 	return &RemoteError{
 		Kind: kind,
 		ctx:  ctxErr,
@@ -485,45 +493,34 @@ func (t *remoteTarget) rejected(branch string, local plumbing.Hash, why string) 
 	}
 }
 
-// redactErr returns err's text with every secret replaced.
-func redactErr(err error, secrets ...string) error {
-	msg := err.Error()
-	for _, s := range secrets {
-		if s != "" {
-			msg = strings.ReplaceAll(msg, s, "***")
-		}
-	}
-	return errors.New(msg)
-}
+// maxRemoteText bounds how much of a remote's answer an error quotes: a
+// proxy's error page can be long.
+const maxRemoteText = 600
 
-// RedactURL removes user information (user names, passwords, tokens) from a
-// remote URL so it can be printed: https://user:tok@host/x → https://host/x,
-// user@host:path → host:path. Local paths are returned unchanged.
-func RedactURL(raw string) string {
-	if i := strings.Index(raw, "://"); i >= 0 {
-		if u, err := url.Parse(raw); err == nil {
-			u.User = nil
-			return u.String()
+// remoteText makes the text of a transport error fit to show: go-git puts
+// what the remote sent back (an HTTP error body, a rejection reason) into
+// its errors, and a server or proxy may echo the request's Authorization
+// header there. So every credential goes (the secrets of this remote in any
+// encoding, and whatever redact recognizes by shape), control characters
+// are escaped so the text cannot drive a terminal or forge a log line,
+// whitespace runs become one space, and the length is bounded.
+func remoteText(msg string, secrets []string) string {
+	msg = strings.Join(strings.Fields(redact.Values(msg, secrets...)), " ")
+	var b strings.Builder
+	n := 0
+	for _, r := range msg {
+		if n == maxRemoteText {
+			b.WriteString("…")
+			break
 		}
-		// Unparseable: drop everything between the scheme and the last '@'
-		// of the authority.
-		rest := raw[i+3:]
-		end := strings.IndexAny(rest, "/?#")
-		if end < 0 {
-			end = len(rest)
-		}
-		if at := strings.LastIndexByte(rest[:end], '@'); at >= 0 {
-			return raw[:i+3] + rest[at+1:]
-		}
-		return raw
-	}
-	// scp-like user@host:path (a ':' before any '/')
-	colon := strings.IndexByte(raw, ':')
-	slash := strings.IndexByte(raw, '/')
-	if colon > 0 && (slash < 0 || colon < slash) {
-		if at := strings.LastIndexByte(raw[:colon], '@'); at >= 0 {
-			return raw[at+1:]
+		n++
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteRune(r)
 		}
 	}
-	return raw
+	return b.String()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/crypto/ssh"
 )
 
 // newBareRemote makes an empty bare repository with the git CLI.
@@ -238,12 +239,23 @@ func TestPushUnreachableRemote(t *testing.T) {
 			shown:    "http://127.0.0.1:1/repo.git",
 			notShown: []string{"hunter2-secret", "someone"},
 		},
+		{
+			name:     "closed port with a token as the URL's user",
+			remote:   "https://FAKEtoken0123456789@127.0.0.1:1/repo.git",
+			shown:    "https://127.0.0.1:1/repo.git",
+			notShown: []string{"FAKEtoken0123456789"},
+		},
+		{
+			name:     "closed port with a sig= in the URL",
+			remote:   "http://127.0.0.1:1/repo.git?sv=1&sig=FAKEsig%2Bvalue",
+			shown:    "http://127.0.0.1:1/repo.git",
+			notShown: []string{"FAKEsig"},
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			r := openRepo(t, dir, OpenOptions{Bare: true})
-			r.getenv = func(string) string { return "" }
 			_, res := buildAndCommit(t, r, nil, map[string]string{"a": "1"}, "one")
 			_, err := r.Push(ctx, PushOptions{Remote: tc.remote, Branch: "main"})
 			if !errors.Is(err, ErrRemoteUnreachable) {
@@ -272,24 +284,47 @@ func TestPushUnreachableRemote(t *testing.T) {
 	}
 }
 
-func TestRedactURL(t *testing.T) {
+// TestRemoteDisplay: a remote is shown without its user information, as the
+// URL (or path) it is reached at; the credentials go separately.
+func TestRemoteDisplay(t *testing.T) {
+	r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
+	known := writeKnownHostsFile(t)
+	keys := func() ([]ssh.Signer, error) { k, _ := sshClientKey(t); return []ssh.Signer{k}, nil }
 	tests := []struct{ in, want string }{
 		{"https://x-access-token:abc@host.example/org/repo.git", "https://host.example/org/repo.git"},
 		{"https://user@host.example/repo", "https://host.example/repo"},
 		{"http://127.0.0.1:8080/r.git", "http://127.0.0.1:8080/r.git"},
 		{"ssh://git@host.example:2222/r.git", "ssh://host.example:2222/r.git"},
-		{"git@host.example:org/r.git", "host.example:org/r.git"},
+		{"git@host.example:org/r.git", "ssh://host.example/org/r.git"},
 		{"/srv/git/r.git", "/srv/git/r.git"},
-		{"file:///srv/git/r.git", "file:///srv/git/r.git"},
-		{"https://u:p%zz@host/x", "https://host/x"},
+		{"file:///srv/git/r.git", "/srv/git/r.git"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
-			if got := RedactURL(tc.in); got != tc.want {
-				t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+			tgt, err := r.remoteTarget(tc.in, Auth{SSHKeys: keys, KnownHostsFiles: []string{known}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tgt.display != tc.want {
+				t.Errorf("remote %q shown as %q, want %q", tc.in, tgt.display, tc.want)
+			}
+			if strings.Contains(tgt.url, "abc") {
+				t.Errorf("URL given to go-git holds the password: %q", tgt.url)
 			}
 		})
 	}
+	// An URL that does not parse is named with its credentials removed.
+	_, err := r.remoteTarget("https://u:p%zz@host/x", Auth{})
+	if err == nil || !strings.Contains(err.Error(), "https://REDACTED@host/x") || strings.Contains(err.Error(), "p%zz") {
+		t.Errorf("unparsable remote: %v", err)
+	}
+}
+
+// writeKnownHostsFile writes a known_hosts file with one unrelated entry.
+func writeKnownHostsFile(t *testing.T) string {
+	t.Helper()
+	_, pub := sshClientKey(t)
+	return writeKnownHosts(t, "192.0.2.1:22", pub)
 }
 
 func TestPushGivesUpWhenRemoteKeepsMoving(t *testing.T) {

@@ -1,9 +1,7 @@
 package repo
 
 import (
-	"bufio"
 	"bytes"
-	"compress/zlib"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +19,8 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+
+	"github.com/flowsync/flowsync/repo/internal/odb"
 )
 
 // DefaultBranch is the initial branch of repositories created by Open.
@@ -52,22 +52,13 @@ type Repo struct {
 	// commonDir holds objects and shared refs: gitDir, except for a linked
 	// worktree.
 	commonDir string
-	workDir   string    // "" for a bare repository
-	objDirs   [256]bool // objects/xx directories known to exist
-	// packs holds the object names of each pack (by index file name), for
-	// existence checks without a system call; see refreshPacks.
-	packs       map[string]*packNames
-	packsLoaded bool
-	// packsPartial: some pack index could not be loaded, so existence checks
-	// also ask go-git.
-	packsPartial bool
-	zw           *zlib.Writer
-	bw           *bufio.Writer
-	hdr          []byte
+	workDir   string // "" for a bare repository
+	// objects writes loose objects and packs (see objects.go).
+	objects objectStore
 	// fresh is the pack a Builder's commit just wrote, read directly (with
 	// freshReader, by the goroutine owning the Repo) until the commit is
 	// done; nil otherwise.
-	fresh       *packReader
+	fresh       *odb.Pack
 	freshReader objectReader
 	st          *filesystem.Storage
 	git         *git.Repository
@@ -77,7 +68,6 @@ type Repo struct {
 	pid      int
 	hostname func() (string, error)
 	alive    func(pid int) bool
-	getenv   func(string) string
 	// beforePush, when set (tests), runs just before each push attempt.
 	beforePush func()
 
@@ -250,13 +240,13 @@ func openAt(dir, gitDir, workDir string) (*Repo, error) {
 		gitDir:    gitDir,
 		commonDir: commonDir,
 		workDir:   workDir,
+		objects:   newObjectStore(commonDir, func(h plumbing.Hash) bool { return st.HasEncodedObject(h) == nil }),
 		st:        st,
 		git:       g,
 		now:       time.Now,
 		pid:       os.Getpid(),
 		hostname:  os.Hostname,
 		alive:     processAlive,
-		getenv:    os.Getenv,
 	}, nil
 }
 

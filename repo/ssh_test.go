@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
-	"encoding/pem"
 	"errors"
 	"io"
 	"net"
@@ -156,27 +155,19 @@ func (s *sshGitServer) commands() []string {
 	return append([]string(nil), s.ran...)
 }
 
-// sshClientKey writes a fresh private key file and returns its path and
-// public key.
-func sshClientKey(t *testing.T) (string, ssh.PublicKey) {
+// sshClientKey makes a fresh private key and returns it and its public key.
+// (Reading key files is the CLI's job; see internal/cli/gitauth.go.)
+func sshClientKey(t *testing.T) (ssh.Signer, ssh.PublicKey) {
 	t.Helper()
 	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := ssh.MarshalPrivateKey(priv, "flowsync test key")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "id_ed25519")
-	if err := os.WriteFile(path, pem.EncodeToMemory(block), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	signer, err := ssh.NewSignerFromKey(priv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return path, signer.PublicKey()
+	return signer, signer.PublicKey()
 }
 
 func writeKnownHosts(t *testing.T, addr string, key ssh.PublicKey) string {
@@ -194,20 +185,20 @@ func TestPushSSH(t *testing.T) {
 	root := t.TempDir()
 	bare := filepath.Join(root, "flows.git")
 	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
-	keyFile, clientPub := sshClientKey(t)
+	clientKey, clientPub := sshClientKey(t)
+	keys := func() ([]ssh.Signer, error) { return []ssh.Signer{clientKey}, nil }
 	srv := startSSHGitServer(t, root, clientPub)
 	remoteURL := "ssh://git@" + srv.addr + "/flows.git"
 	shown := "ssh://" + srv.addr + "/flows.git"
 
 	_, otherHostPriv, _ := ed25519.GenerateKey(rand.Reader)
 	otherSigner, _ := ssh.NewSignerFromKey(otherHostPriv)
-	noEnv := func(string) string { return "" }
 
 	t.Run("known host key", func(t *testing.T) {
 		r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
 		_, res := buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": "{}"}, "export")
 		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{
-			Getenv: noEnv, SSHKeyFile: keyFile, KnownHostsFiles: []string{writeKnownHosts(t, srv.addr, srv.hostKey)},
+			SSHKeys: keys, KnownHostsFiles: []string{writeKnownHosts(t, srv.addr, srv.hostKey)},
 		}})
 		if err != nil {
 			t.Fatal(err)
@@ -226,35 +217,54 @@ func TestPushSSH(t *testing.T) {
 	tests := []struct {
 		name       string
 		knownHosts func(t *testing.T) []string
-		keyFile    string
+		keys       func() ([]ssh.Signer, error)
 		wantErr    error  // nil: any error
 		wantText   string // in the error
 	}{
 		{
 			name:       "host key mismatch is refused",
 			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, srv.addr, otherSigner.PublicKey())} },
-			keyFile:    keyFile,
+			keys:       keys,
 			wantErr:    ErrRemoteUnreachable,
 			wantText:   "mismatch",
 		},
 		{
 			name:       "unknown host is refused",
 			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, "127.0.0.2:22", srv.hostKey)} },
-			keyFile:    keyFile,
+			keys:       keys,
 			wantErr:    ErrRemoteUnreachable,
 			wantText:   "unknown",
 		},
 		{
 			name:       "missing known_hosts file",
 			knownHosts: func(t *testing.T) []string { return []string{filepath.Join(t.TempDir(), "absent")} },
-			keyFile:    keyFile,
+			keys:       keys,
 			wantText:   "no known_hosts file found",
 		},
 		{
-			name:       "missing key file",
+			name:       "no known_hosts file given",
+			knownHosts: func(t *testing.T) []string { return nil },
+			keys:       keys,
+			wantText:   "no known_hosts file given",
+		},
+		{
+			name:       "keys cannot be read",
 			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, srv.addr, srv.hostKey)} },
-			keyFile:    filepath.Join(root, "no-such-key"),
-			wantText:   "no-such-key",
+			keys: func() ([]ssh.Signer, error) {
+				return nil, errors.New("ssh key " + filepath.Join(root, "no-such-key") + ": file does not exist")
+			},
+			wantText: "no-such-key",
+		},
+		{
+			name:       "no keys given",
+			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, srv.addr, srv.hostKey)} },
+			wantText:   "no SSH key given",
+		},
+		{
+			name:       "agent holds no key",
+			knownHosts: func(t *testing.T) []string { return []string{writeKnownHosts(t, srv.addr, srv.hostKey)} },
+			keys:       func() ([]ssh.Signer, error) { return nil, nil },
+			wantText:   "no SSH key to offer",
 		},
 	}
 	for _, tc := range tests {
@@ -264,7 +274,7 @@ func TestPushSSH(t *testing.T) {
 			remoteBefore := gitCLI(t, bare, "rev-parse", "main")
 			ranBefore := len(srv.commands())
 			_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{
-				Getenv: noEnv, SSHKeyFile: tc.keyFile, KnownHostsFiles: tc.knownHosts(t),
+				SSHKeys: tc.keys, KnownHostsFiles: tc.knownHosts(t),
 			}})
 			if err == nil || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
 				t.Fatalf("push = %v, want an error (%v)", err, tc.wantErr)

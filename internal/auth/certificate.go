@@ -36,7 +36,7 @@ func LoadCertificate(path, password string) ([]*x509.Certificate, crypto.Private
 	}
 	certs, key, err := ParseCertificate(data, password)
 	if err != nil {
-		return nil, nil, redact(fmt.Errorf("certificate %s: %w", path, err), nonEmpty(password))
+		return nil, nil, redactErr(fmt.Errorf("certificate %s: %w", path, err), nonEmpty(password))
 	}
 	return certs, key, nil
 }

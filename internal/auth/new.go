@@ -44,14 +44,14 @@ var microsoftAuthorityHosts = map[string]bool{
 func New(opts Options) (*Source, error) {
 	o, err := resolve(opts)
 	if err != nil {
-		return nil, redact(err, opts.secrets())
+		return nil, redactErr(err, opts.secrets())
 	}
 	if o.Method == MethodToken {
 		return newTokenSource(o)
 	}
 	cred, err := newCredential(o)
 	if err != nil {
-		return nil, redact(fmt.Errorf("auth %s: %w", o.Method, err), o.secrets())
+		return nil, redactErr(fmt.Errorf("auth %s: %w", o.Method, err), o.secrets())
 	}
 	fetch := func(ctx context.Context, scope string) (accessToken, error) {
 		t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})

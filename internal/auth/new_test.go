@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/auth"
+	"github.com/flowsync/flowsync/internal/redact"
 )
 
 // env is an injected environment.
@@ -230,7 +231,7 @@ func TestOptionsRedaction(t *testing.T) {
 		if strings.Contains(got, secret) || strings.Contains(got, password) {
 			t.Errorf("%s leaks a secret: %s", name, got)
 		}
-		if !strings.Contains(got, "[REDACTED]") {
+		if !strings.Contains(got, redact.Placeholder) {
 			t.Errorf("%s does not show the redaction: %s", name, got)
 		}
 		if !strings.Contains(got, "client-id") {

@@ -74,8 +74,6 @@ type Options struct {
 	Now func() time.Time
 }
 
-const redacted = "[REDACTED]"
-
 func redactField(v string) string {
 	if v == "" {
 		return ""

@@ -1,28 +1,13 @@
 package auth
 
-import "strings"
+import "github.com/flowsync/flowsync/internal/redact"
 
-// redactedError hides secrets that a lower layer might have put into an
-// error message. Unwrap still exposes the cause to errors.Is and errors.As.
-type redactedError struct {
-	err     error
-	secrets []string
-}
+// redacted replaces secret option values wherever options are printed.
+const redacted = redact.Placeholder
 
-func (e *redactedError) Error() string {
-	msg := e.err.Error()
-	for _, s := range e.secrets {
-		msg = strings.ReplaceAll(msg, s, redacted)
-	}
-	return msg
-}
-
-func (e *redactedError) Unwrap() error { return e.err }
-
-// redact wraps err so its message never contains one of secrets.
-func redact(err error, secrets []string) error {
-	if err == nil || len(secrets) == 0 {
-		return err
-	}
-	return &redactedError{err: err, secrets: secrets}
+// redactErr wraps err so its message never contains one of secrets (nor any
+// credential redact.String recognizes, such as a token a library echoed).
+// Unwrap still exposes the cause to errors.Is and errors.As.
+func redactErr(err error, secrets []string) error {
+	return redact.Error(err, secrets...)
 }

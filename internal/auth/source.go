@@ -117,7 +117,7 @@ func (s *Source) Token(ctx context.Context, scope string) (string, error) {
 func (s *Source) lead(ctx context.Context, scope string, c *call) (string, error) {
 	tok, err := s.fetch(ctx, scope)
 	if err != nil {
-		err = redact(fmt.Errorf("get token for %s (auth %s): %w", scope, s.method, err), s.secrets)
+		err = redactErr(fmt.Errorf("get token for %s (auth %s): %w", scope, s.method, err), s.secrets)
 	}
 	c.tok, c.err = tok, err
 

@@ -302,3 +302,36 @@ func TestResolveAuthorityHost(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenErrorsRedactEveryKind: whatever a token endpoint or library puts
+// into a sign-in error (the client secret, a token it echoes, a sig= URL, a
+// URL with a password) is redacted on the way out of the token source.
+func TestTokenErrorsRedactEveryKind(t *testing.T) {
+	const clientSecret = "FAKE~client.secret_0123"
+	token := "eyJhbGciOiJub25lIn0" + "." + "eyJvaWQiOiJ4In0" + ".FAKEsig" // not a real token
+	tests := []struct {
+		name, echo, secret string
+	}{
+		{"client secret", "AADSTS7000215: Invalid client secret provided: " + clientSecret, clientSecret},
+		{"client secret percent-encoded", "POST body client_secret=" + strings.ReplaceAll(clientSecret, "~", "%7E"), clientSecret},
+		{"bearer token", "request had Authorization: Bearer " + token, token},
+		{"jwt", "assertion " + token + " rejected", token},
+		{"sig= URL", "GET https://h.example/x?sv=1&sig=FAKEsig%2Bzz%3D failed", "FAKEsig%2Bzz%3D"},
+		{"basic-auth URL", "proxy https://someone:FAKEpass@proxy.example:8080 refused", "FAKEpass"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fetch := func(context.Context, string) (accessToken, error) {
+				return accessToken{}, fmt.Errorf("azidentity: %s", tt.echo)
+			}
+			s := newSource(MethodSecret, fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{clientSecret})
+			_, err := s.Token(context.Background(), "scope-a")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if strings.Contains(err.Error(), tt.secret) || !strings.Contains(err.Error(), redacted) {
+				t.Errorf("error %q shows %q or no placeholder", err, tt.secret)
+			}
+		})
+	}
+}

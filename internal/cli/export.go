@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/mail"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -323,22 +322,16 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 
 	var pushed *repo.PushResult
 	if o.Push {
-		var ca []byte
-		if o.CABundle != "" {
-			if ca, err = os.ReadFile(o.CABundle); err != nil {
-				return fmt.Errorf("--git-ca-cert: %w", err)
-			}
+		auth, closeAuth, err := gitAuth(gitCredentials{Getenv: g.getenv, SSHKey: o.SSHKey, KnownHosts: o.KnownHosts, CABundle: o.CABundle})
+		if err != nil {
+			return err
 		}
+		defer closeAuth()
 		pr, err := rp.Push(ctx, repo.PushOptions{
 			Remote:  remote,
 			Branch:  o.Branch,
 			Rebuild: replay.Rebuilder(),
-			Auth: repo.Auth{
-				Getenv:          g.getenv,
-				CABundle:        ca,
-				SSHKeyFile:      o.SSHKey,
-				KnownHostsFiles: o.KnownHosts,
-			},
+			Auth:    auth,
 		})
 		if err != nil {
 			// The local commit stays; say so.
