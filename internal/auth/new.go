@@ -205,15 +205,16 @@ func newTokenSource(o Options) (*Source, error) {
 	fetch := func(_ context.Context, scope string, _ bool) (accessToken, error) {
 		v := variable(scope)
 		if v == "" {
-			return accessToken{}, fmt.Errorf("%w: a Microsoft Graph token (principal lookups) is needed for %s and %s is for the Power Automate APIs, which Graph refuses: set %s to a token for %s (for example: az account get-access-token --resource %s)",
-				ErrMissingSetting, scope, EnvToken, EnvGraphToken, resourceOf(scope), resourceOf(scope))
+			return accessToken{}, fmt.Errorf("%w: Microsoft Graph (principal lookups) needs a token of its own; %s is for the Power Automate APIs, which Graph refuses: set %s to a token for %s (for example: az account get-access-token --resource %s)",
+				ErrMissingSetting, EnvToken, EnvGraphToken, resourceOf(scope), resourceOf(scope))
 		}
 		return accessToken{Token: values[v], ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
 	}
 	src := newSource(MethodToken, fetch, o.Now, nil)
 	src.stale = func(scope string) string {
-		return fmt.Sprintf("%s holds a fixed token, which flowsync cannot refresh: set %s to a new token for %s (for example: az account get-access-token --resource %s) and run again, or sign in with another --auth method",
-			variable(scope), variable(scope), resourceOf(scope), resourceOf(scope))
+		v := variable(scope)
+		return fmt.Sprintf("%s holds a fixed token: set %s to a new token for %s (for example: az account get-access-token --resource %s) and run again, or sign in with another --auth method",
+			v, v, resourceOf(scope), resourceOf(scope))
 	}
 	return src, nil
 }
