@@ -419,10 +419,14 @@ func TestGraphTokenWithStaticAuth(t *testing.T) {
 	}
 	for _, tt := range lookups {
 		t.Run(tt.name, func(t *testing.T) {
+			_, _, before := b.watch.counts()
 			c := b.client(t, b.staticSource(t, tt.vars))
 			got, err := c.LookupPrincipals(ctx, ids)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if _, _, after := b.watch.counts(); after != before+1 {
+				t.Errorf("%d Graph calls for one lookup, want 1", after-before)
 			}
 			for _, id := range ids {
 				if _, ok := got[id]; !ok {
