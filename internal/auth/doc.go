@@ -11,6 +11,20 @@
 // "https://service.flow.microsoft.com//.default") and reuses it until five
 // minutes before it expires.
 //
+// A token the service refuses although it has not expired by our clock (the
+// service's clock is ahead, or the token was revoked) is reported through
+// InvalidateToken: the Source drops it, and its next fetch for that scope
+// sends Entra a claims request, which makes the Entra library skip its own
+// cache and ask for a new token. A credential that cannot do that (the Azure
+// CLI) or a token the caller gave (FLOWSYNC_TOKEN) fails with
+// ErrNotRefreshable and an error that says what to do.
+//
+// With the token method, one token serves the Power Automate scopes;
+// FLOWSYNC_POWERAPPS_TOKEN, when set, the PowerApps and BAP scope, and
+// FLOWSYNC_GRAPH_TOKEN the Microsoft Graph scope (principal lookups). Graph
+// refuses a Power Automate token, so FLOWSYNC_TOKEN is sent to Graph only when
+// it has Graph's audience or none (the emulator's tokens for every path).
+//
 // Options left empty fall back to the AZURE_* variables the Azure SDK reads.
 // AuthorityHost points token requests at a sovereign cloud or at the
 // emulator's Entra endpoint. Client secrets and certificate passwords never

@@ -14,6 +14,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"github.com/flowsync/flowsync/internal/token"
 )
 
 // devicecodeClientID is the public client that device-code sign-in uses when
@@ -53,14 +55,61 @@ func New(opts Options) (*Source, error) {
 	if err != nil {
 		return nil, redactErr(fmt.Errorf("auth %s: %w", o.Method, err), o.secrets())
 	}
-	fetch := func(ctx context.Context, scope string) (accessToken, error) {
-		t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	bypass := bypassesCache(o)
+	fetch := func(ctx context.Context, scope string, fresh bool) (accessToken, error) {
+		tro := policy.TokenRequestOptions{Scopes: []string{scope}}
+		if fresh && bypass {
+			tro.Claims = freshClaims(now())
+		}
+		t, err := cred.GetToken(ctx, tro)
 		if err != nil {
 			return accessToken{}, err
 		}
 		return accessToken{Token: t.Token, ExpiresOn: t.ExpiresOn}, nil
 	}
-	return newSource(o.Method, fetch, o.Now, o.secrets()), nil
+	src := newSource(o.Method, fetch, o.Now, o.secrets())
+	src.stale = func(scope string) string {
+		switch o.Method {
+		case MethodAzureCLI:
+			return "the Azure CLI handed back the same token from its cache: sign in again (az login) or wait until it expires, and check this machine's clock"
+		case MethodDefault:
+			return "the Azure SDK's default credential handed back the same token: check this machine's clock, or choose a method with --auth (secret, certificate, workloadidentity, managedidentity)"
+		}
+		return "Entra handed back the same token: check this machine's clock and run again"
+	}
+	return src, nil
+}
+
+// bypassesCache reports whether the credential New builds for o answers a
+// request that carries claims with a new token from Entra, skipping the
+// cache it keeps (every credential built on the Entra library does; the
+// Azure CLI refuses claims and would ask for "az login --claims-challenge",
+// and the SDK's default chain may end at the Azure CLI).
+func bypassesCache(o Options) bool {
+	switch o.Method {
+	case MethodSecret, MethodCertificate, MethodWorkloadIdentity, MethodDeviceCode, MethodManagedIdentity:
+		return true
+	case MethodDefault:
+		// The explicit service-principal settings newCredential prefers.
+		return o.ClientSecret != "" || o.CertificatePath != "" ||
+			(o.FederatedTokenFile != "" && o.ClientID != "" && o.Tenant != "")
+	}
+	return false
+}
+
+// freshClaims is the claims request that makes the Entra library skip its
+// cache and ask Entra again: the shape of the claims challenge a service
+// sends for a revoked token, asking for a token issued no earlier than now
+// (OpenID Connect "claims" parameter, access_token member, nbf essential).
+// Uncertain: Entra documents this claims value as coming from a service's
+// 401 challenge; here flowsync writes it itself after the service refused
+// the token as expired. It carries no secret and names only a time.
+func freshClaims(now time.Time) string {
+	return fmt.Sprintf(`{"access_token":{"nbf":{"essential":true,"value":"%d"}}}`, now.Unix())
 }
 
 // resolve fills empty fields from the environment and normalizes the authority host.
@@ -130,18 +179,62 @@ func newTokenSource(o Options) (*Source, error) {
 	}
 	// A token has one audience. Pipelines that hold a second one for the
 	// PowerApps and BAP hosts (connections, the admin environment list) give
-	// it in EnvPowerAppsToken; otherwise FLOWSYNC_TOKEN serves every scope.
+	// it in EnvPowerAppsToken, and one for Microsoft Graph (principal
+	// lookups) in EnvGraphToken; otherwise FLOWSYNC_TOKEN serves every scope
+	// it can.
 	powerApps := bearer(o.Getenv(EnvPowerAppsToken))
-	// The caller vouches for the tokens; their lifetime is unknown here, so
-	// they are handed out until the process ends.
-	fetch := func(_ context.Context, scope string) (accessToken, error) {
-		tok := raw
-		if powerApps != "" && IsPowerAppsScope(scope) {
-			tok = powerApps
+	graph := bearer(o.Getenv(EnvGraphToken))
+	// variable names where the token for scope comes from, "" when there is
+	// none: Graph refuses a Power Automate token, so FLOWSYNC_TOKEN serves
+	// Graph only when it is one Graph accepts (no audience, as the
+	// emulator's "any" tokens, or Graph's own).
+	variable := func(scope string) string {
+		switch {
+		case IsGraphScope(scope) && graph != "":
+			return EnvGraphToken
+		case IsGraphScope(scope) && !servesGraph(raw):
+			return ""
+		case IsPowerAppsScope(scope) && powerApps != "":
+			return EnvPowerAppsToken
 		}
-		return accessToken{Token: tok, ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+		return EnvToken
 	}
-	return newSource(MethodToken, fetch, o.Now, nil), nil
+	values := map[string]string{EnvToken: raw, EnvPowerAppsToken: powerApps, EnvGraphToken: graph}
+	// The caller vouches for the tokens; their lifetime is unknown here, so
+	// they are handed out until the process ends or the service refuses them.
+	fetch := func(_ context.Context, scope string, _ bool) (accessToken, error) {
+		v := variable(scope)
+		if v == "" {
+			return accessToken{}, fmt.Errorf("%w: Microsoft Graph (principal lookups) needs a token of its own; %s is for the Power Automate APIs, which Graph refuses: set %s to a token for %s (for example: az account get-access-token --resource %s)",
+				ErrMissingSetting, EnvToken, EnvGraphToken, resourceOf(scope), resourceOf(scope))
+		}
+		return accessToken{Token: values[v], ExpiresOn: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	src := newSource(MethodToken, fetch, o.Now, nil)
+	src.stale = func(scope string) string {
+		v := variable(scope)
+		return fmt.Sprintf("%s holds a fixed token: set %s to a new token for %s (for example: az account get-access-token --resource %s) and run again, or sign in with another --auth method",
+			v, v, resourceOf(scope), resourceOf(scope))
+	}
+	return src, nil
+}
+
+// resourceOf is the resource (audience) a scope asks for: the scope without
+// its "/.default" suffix, as az account get-access-token --resource takes it.
+func resourceOf(scope string) string {
+	return strings.TrimSuffix(scope, "/.default")
+}
+
+// servesGraph reports whether a bearer token may be sent to Microsoft Graph:
+// it is a JWT whose audience is Graph's or empty (the emulator's tokens for
+// every path). A token whose audience cannot be read is not sent: Entra
+// access tokens for the Power Automate APIs are readable JWTs.
+func servesGraph(raw string) bool {
+	c, err := token.Parse(raw)
+	if err != nil {
+		return false
+	}
+	return c.Audience == "" || isGraphAudience(c.Audience)
 }
 
 // bearer trims a token and a leading "Bearer ".
@@ -159,6 +252,33 @@ func bearer(raw string) string {
 func IsPowerAppsScope(scope string) bool {
 	s := strings.ToLower(scope)
 	return strings.Contains(s, "service.powerapps.") || strings.Contains(s, "service.apps.appsplatform.")
+}
+
+// graphHosts are Microsoft Graph's hosts in the clouds flowsync knows
+// (internal/client EndpointsFor) and Graph's application id, which Entra
+// also writes as the audience of Graph tokens.
+var graphHosts = map[string]bool{
+	"graph.microsoft.com":                  true,
+	"graph.microsoft.us":                   true,
+	"dod-graph.microsoft.us":               true,
+	"microsoftgraph.chinacloudapi.cn":      true,
+	"00000003-0000-0000-c000-000000000000": true,
+}
+
+// IsGraphScope reports whether scope asks for Microsoft Graph (principal
+// lookups) rather than a Power Automate API.
+func IsGraphScope(scope string) bool {
+	return isGraphAudience(strings.TrimSuffix(strings.TrimSpace(scope), ".default"))
+}
+
+// isGraphAudience reports whether a token audience (or a scope's resource)
+// is Microsoft Graph's: the host of a URL, with or without a trailing slash,
+// or the application id.
+func isGraphAudience(aud string) bool {
+	a := strings.ToLower(strings.TrimSpace(aud))
+	a = strings.TrimPrefix(a, "https://")
+	host, _, _ := strings.Cut(a, "/")
+	return graphHosts[host]
 }
 
 // ErrMissingSetting is matched (errors.Is) by New's errors for a method

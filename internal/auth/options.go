@@ -16,6 +16,7 @@ import (
 const (
 	EnvToken               = "FLOWSYNC_TOKEN"
 	EnvPowerAppsToken      = "FLOWSYNC_POWERAPPS_TOKEN"
+	EnvGraphToken          = "FLOWSYNC_GRAPH_TOKEN"
 	EnvTenantID            = "AZURE_TENANT_ID"
 	EnvClientID            = "AZURE_CLIENT_ID"
 	EnvClientSecret        = "AZURE_CLIENT_SECRET"

@@ -17,6 +17,21 @@ type TokenSource interface {
 
 var _ TokenSource = (*Source)(nil)
 
+// TokenInvalidator is the optional method the API client calls when the
+// service refuses a token as expired or invalid (internal/client defines the
+// same interface where it uses it). *Source implements it.
+type TokenInvalidator interface {
+	InvalidateToken(scope, token string)
+}
+
+var _ TokenInvalidator = (*Source)(nil)
+
+// ErrNotRefreshable is matched (errors.Is) by Token's error when the service
+// refused a token and the method has no other one to give: a static
+// FLOWSYNC_TOKEN, or a credential (Azure CLI) that hands back the refused
+// token from its own cache.
+var ErrNotRefreshable = errors.New("token cannot be refreshed")
+
 // refreshMargin is how long before expiry a cached token stops being handed
 // out, so a request never leaves with a token that expires in flight.
 const refreshMargin = 5 * time.Minute
@@ -27,21 +42,30 @@ type accessToken struct {
 	ExpiresOn time.Time
 }
 
-// fetchFunc obtains a fresh token for one scope.
-type fetchFunc func(ctx context.Context, scope string) (accessToken, error)
+// fetchFunc obtains a token for one scope. With fresh set, the service has
+// refused the last token for scope: the credential must not answer from its
+// own cache (azidentity keeps one too) but ask Entra for a new token.
+type fetchFunc func(ctx context.Context, scope string, fresh bool) (accessToken, error)
 
 // Source hands out bearer tokens per scope. It caches each scope's token
 // until refreshMargin before it expires; concurrent callers for one scope
-// share a single fetch. It is safe for concurrent use.
+// share a single fetch. A token the service refused (InvalidateToken) is
+// dropped and never handed out again. It is safe for concurrent use.
 type Source struct {
 	method  Method
 	fetch   fetchFunc
 	now     func() time.Time
 	secrets []string
+	// stale explains, for scope, why the method cannot replace a refused
+	// token and what the user should do; nil means a generic explanation.
+	stale func(scope string) string
 
 	mu       sync.Mutex
 	cache    map[string]accessToken
 	inflight map[string]*call
+	// refused holds, per scope, the last token the service refused, until a
+	// different one has been fetched.
+	refused map[string]string
 
 	// onJoin, when set by tests, runs each time a caller starts waiting for
 	// another caller's fetch.
@@ -66,7 +90,22 @@ func newSource(method Method, fetch fetchFunc, now func() time.Time, secrets []s
 		secrets:  secrets,
 		cache:    map[string]accessToken{},
 		inflight: map[string]*call{},
+		refused:  map[string]string{},
 	}
+}
+
+// InvalidateToken forgets token for scope because the service refused it
+// (expired by the service's clock, or revoked), so that the next Token call
+// fetches a new one, bypassing the credential's own cache too. A cached
+// token other than token (another caller already refreshed) is kept.
+func (s *Source) InvalidateToken(scope, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.cache[scope]; ok && t.Token != token {
+		return
+	}
+	delete(s.cache, scope)
+	s.refused[scope] = token
 }
 
 // Method reports how the source obtains tokens.
@@ -115,7 +154,7 @@ func (s *Source) Token(ctx context.Context, scope string) (string, error) {
 
 // lead fetches for every caller waiting on c.
 func (s *Source) lead(ctx context.Context, scope string, c *call) (string, error) {
-	tok, err := s.fetch(ctx, scope)
+	tok, err := s.fetchUnrefused(ctx, scope)
 	if err != nil {
 		err = redactErr(fmt.Errorf("get token for %s (auth %s): %w", scope, s.method, err), s.secrets)
 	}
@@ -124,6 +163,7 @@ func (s *Source) lead(ctx context.Context, scope string, c *call) (string, error
 	s.mu.Lock()
 	if err == nil {
 		s.cache[scope] = tok
+		delete(s.refused, scope)
 	}
 	delete(s.inflight, scope)
 	s.mu.Unlock()
@@ -133,6 +173,41 @@ func (s *Source) lead(ctx context.Context, scope string, c *call) (string, error
 		return "", err
 	}
 	return tok.Token, nil
+}
+
+// fetchUnrefused fetches a token for scope that is not the one the service
+// last refused: a fresh fetch when a refusal is known, and again fresh when
+// a refusal arrived while an ordinary fetch was under way and that fetch
+// brought back the refused token from the credential's cache.
+func (s *Source) fetchUnrefused(ctx context.Context, scope string) (accessToken, error) {
+	s.mu.Lock()
+	refused := s.refused[scope]
+	s.mu.Unlock()
+	tok, err := s.fetch(ctx, scope, refused != "")
+	if err != nil || refused != "" {
+		return tok, s.checkRefused(scope, tok, err, refused)
+	}
+	s.mu.Lock()
+	refused = s.refused[scope]
+	s.mu.Unlock()
+	if refused == "" || tok.Token != refused {
+		return tok, nil
+	}
+	tok, err = s.fetch(ctx, scope, true)
+	return tok, s.checkRefused(scope, tok, err, refused)
+}
+
+// checkRefused turns a fresh fetch that brought back the refused token into
+// an ErrNotRefreshable error. Tokens are compared, never printed.
+func (s *Source) checkRefused(scope string, tok accessToken, err error, refused string) error {
+	if err != nil || refused == "" || tok.Token != refused {
+		return err
+	}
+	why := "the credential handed back the same token: check this machine's clock and sign in again"
+	if s.stale != nil {
+		why = s.stale(scope)
+	}
+	return fmt.Errorf("the service refused the token: %w: %s", ErrNotRefreshable, why)
 }
 
 func isContextErr(err error) bool {

@@ -38,7 +38,7 @@ type countingFetch struct {
 	calls    map[string]int
 }
 
-func (f *countingFetch) fetch(_ context.Context, scope string) (accessToken, error) {
+func (f *countingFetch) fetch(_ context.Context, scope string, _ bool) (accessToken, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.calls == nil {
@@ -102,7 +102,7 @@ func TestSourceShortLivedTokenIsNotReused(t *testing.T) {
 func TestSourceErrorsAreNotCachedAndRedacted(t *testing.T) {
 	const secret = "s3cr3t-value"
 	calls := 0
-	fetch := func(context.Context, string) (accessToken, error) {
+	fetch := func(context.Context, string, bool) (accessToken, error) {
 		calls++
 		if calls == 1 {
 			return accessToken{}, errors.New("AADSTS7000215: invalid secret " + secret)
@@ -129,7 +129,7 @@ func TestSourceErrorsAreNotCachedAndRedacted(t *testing.T) {
 }
 
 func TestSourceEmptyScope(t *testing.T) {
-	s := newSource(MethodSecret, func(context.Context, string) (accessToken, error) {
+	s := newSource(MethodSecret, func(context.Context, string, bool) (accessToken, error) {
 		t.Error("fetch called for an empty scope")
 		return accessToken{}, nil
 	}, nil, nil)
@@ -144,7 +144,7 @@ func TestSourceConcurrentCallersShareOneFetch(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	fetches := 0
-	fetch := func(context.Context, string) (accessToken, error) {
+	fetch := func(context.Context, string, bool) (accessToken, error) {
 		mu.Lock()
 		fetches++
 		mu.Unlock()
@@ -187,7 +187,7 @@ func TestSourceWaiterOutlivesCanceledLeader(t *testing.T) {
 	started := make(chan struct{}, 2)
 	var mu sync.Mutex
 	fetches := 0
-	fetch := func(ctx context.Context, _ string) (accessToken, error) {
+	fetch := func(ctx context.Context, _ string, _ bool) (accessToken, error) {
 		mu.Lock()
 		fetches++
 		n := fetches
@@ -231,7 +231,7 @@ func TestSourceWaiterOutlivesCanceledLeader(t *testing.T) {
 func TestSourceWaiterCanceled(t *testing.T) {
 	started := make(chan struct{})
 	release := make(chan struct{})
-	fetch := func(context.Context, string) (accessToken, error) {
+	fetch := func(context.Context, string, bool) (accessToken, error) {
 		close(started)
 		<-release
 		return accessToken{Token: "late", ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
@@ -303,6 +303,138 @@ func TestResolveAuthorityHost(t *testing.T) {
 	}
 }
 
+// freshRecorder issues "scope#n" tokens and records, per fetch, whether it
+// was asked to bypass the credential's cache. same, when set, makes every
+// fetch hand back that token instead (a credential that cannot refresh).
+type freshRecorder struct {
+	mu    sync.Mutex
+	n     int
+	fresh []bool
+	same  string
+}
+
+func (f *freshRecorder) fetch(_ context.Context, scope string, fresh bool) (accessToken, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n++
+	f.fresh = append(f.fresh, fresh)
+	tok := fmt.Sprintf("%s#%d", scope, f.n)
+	if f.same != "" {
+		tok = f.same
+	}
+	return accessToken{Token: tok, ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+}
+
+func TestSourceInvalidateToken(t *testing.T) {
+	f := &freshRecorder{}
+	s := newSource(MethodSecret, f.fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, nil)
+	var _ TokenInvalidator = s
+	ctx := context.Background()
+	steps := []struct {
+		name       string
+		invalidate string // token to invalidate for "a" before the call
+		scope      string
+		want       string
+	}{
+		{"first call fetches", "", "a", "a#1"},
+		{"cached", "", "a", "a#1"},
+		{"other scope", "", "b", "b#2"},
+		{"refused token is dropped and a fresh one fetched", "a#1", "a", "a#3"},
+		{"the fresh token is cached", "", "a", "a#3"},
+		{"a late refusal of the old token keeps the newer one", "a#1", "a", "a#3"},
+		{"the other scope keeps its token", "", "b", "b#2"},
+		{"a refusal of the current token fetches again", "a#3", "a", "a#4"},
+	}
+	for _, st := range steps {
+		if st.invalidate != "" {
+			s.InvalidateToken("a", st.invalidate)
+		}
+		got, err := s.Token(ctx, st.scope)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if got != st.want {
+			t.Errorf("%s: got %q, want %q", st.name, got, st.want)
+		}
+	}
+	// Only the fetches after a refusal bypass the credential's cache.
+	if diff := cmp.Diff([]bool{false, false, true, true}, f.fresh); diff != "" {
+		t.Errorf("fresh per fetch (-want +got):\n%s", diff)
+	}
+}
+
+func TestSourceRefusedTokenComesBack(t *testing.T) {
+	f := &freshRecorder{same: "stuck-token-value"}
+	s := newSource(MethodAzureCLI, f.fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, nil)
+	s.stale = func(scope string) string { return "sign in again for " + scope }
+	ctx := context.Background()
+	if _, err := s.Token(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	s.InvalidateToken("a", "stuck-token-value")
+	for i := range 2 {
+		_, err := s.Token(ctx, "a")
+		if !errors.Is(err, ErrNotRefreshable) {
+			t.Fatalf("call %d after the refusal: error %v, want ErrNotRefreshable", i+1, err)
+		}
+		for _, want := range []string{"sign in again for a", "auth azcli", "get token for a"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error %q does not name %q", err, want)
+			}
+		}
+		if strings.Contains(err.Error(), "stuck-token-value") {
+			t.Errorf("error %q contains the token", err)
+		}
+	}
+	// Once the credential has a new token, it is used and the refusal forgotten.
+	f.mu.Lock()
+	f.same = ""
+	f.mu.Unlock()
+	got, err := s.Token(ctx, "a")
+	if err != nil || got != "a#4" {
+		t.Fatalf("after the credential refreshed: %q, %v; want a#4", got, err)
+	}
+	if diff := cmp.Diff([]bool{false, true, true, true}, f.fresh); diff != "" {
+		t.Errorf("fresh per fetch (-want +got):\n%s", diff)
+	}
+}
+
+// A refusal that arrives while an ordinary fetch is under way: that fetch
+// may bring back the refused token from the credential's cache, which must
+// not reach the callers; a fresh fetch follows at once.
+func TestSourceRefusalDuringFetch(t *testing.T) {
+	started := make(chan struct{})
+	release := make(chan struct{})
+	var fresh []bool
+	fetch := func(_ context.Context, _ string, f bool) (accessToken, error) {
+		fresh = append(fresh, f) // fetches of one scope never overlap
+		if !f {
+			close(started)
+			<-release
+			return accessToken{Token: "old", ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+		}
+		return accessToken{Token: "new", ExpiresOn: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}, nil
+	}
+	s := newSource(MethodSecret, fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, nil)
+	got := make(chan string, 1)
+	go func() {
+		tok, err := s.Token(context.Background(), "a")
+		if err != nil {
+			tok = "error: " + err.Error()
+		}
+		got <- tok
+	}()
+	<-started
+	s.InvalidateToken("a", "old")
+	close(release)
+	if tok := <-got; tok != "new" {
+		t.Errorf("got %q, want the fresh token", tok)
+	}
+	if diff := cmp.Diff([]bool{false, true}, fresh); diff != "" {
+		t.Errorf("fresh per fetch (-want +got):\n%s", diff)
+	}
+}
+
 // TestTokenErrorsRedactEveryKind: whatever a token endpoint or library puts
 // into a sign-in error (the client secret, a token it echoes, a sig= URL, a
 // URL with a password) is redacted on the way out of the token source.
@@ -321,7 +453,7 @@ func TestTokenErrorsRedactEveryKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fetch := func(context.Context, string) (accessToken, error) {
+			fetch := func(context.Context, string, bool) (accessToken, error) {
 				return accessToken{}, fmt.Errorf("azidentity: %s", tt.echo)
 			}
 			s := newSource(MethodSecret, fetch, func() time.Time { return time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC) }, []string{clientSecret})

@@ -49,7 +49,7 @@ func (g *globalOptions) flags() []ucli.Flag {
 	return []ucli.Flag{
 		&ucli.StringFlag{Name: "api-url", Usage: "point every API host at one server (the emulator), e.g. http://127.0.0.1:8787", EnvVars: []string{"FLOWSYNC_API_URL"}},
 		&ucli.StringFlag{Name: "cloud", Value: "public", Usage: "public, usgov, usgovhigh, dod or china", EnvVars: []string{"FLOWSYNC_CLOUD"}},
-		&ucli.StringFlag{Name: "auth", Value: "default", Usage: "default, secret, certificate, devicecode, azcli, managedidentity, workloadidentity or token (FLOWSYNC_TOKEN)", EnvVars: []string{"FLOWSYNC_AUTH"}},
+		&ucli.StringFlag{Name: "auth", Value: "default", Usage: "default, secret, certificate, devicecode, azcli, managedidentity, workloadidentity or token (FLOWSYNC_TOKEN; FLOWSYNC_POWERAPPS_TOKEN and FLOWSYNC_GRAPH_TOKEN for those audiences)", EnvVars: []string{"FLOWSYNC_AUTH"}},
 		&ucli.StringFlag{Name: "tenant", Usage: "Entra tenant id", EnvVars: []string{"FLOWSYNC_TENANT", "AZURE_TENANT_ID"}},
 		&ucli.StringFlag{Name: "client-id", Usage: "application (client) id", EnvVars: []string{"FLOWSYNC_CLIENT_ID", "AZURE_CLIENT_ID"}},
 		&ucli.StringFlag{Name: "client-secret", Usage: "client secret (prefer the variable to the flag)", EnvVars: []string{"FLOWSYNC_CLIENT_SECRET", "AZURE_CLIENT_SECRET"}},
