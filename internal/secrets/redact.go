@@ -109,7 +109,7 @@ func whereName(where string) string {
 // RedactValue redacts the tree in place and returns the findings sorted by
 // path. When values is not nil it receives the removed values.
 func RedactValue(root *canon.Value, where string, values Values) ([]Finding, error) {
-	r := redactor{values: values, tainted: map[string]bool{}, taken: map[string]bool{}}
+	r := redactor{values: values, tainted: map[string]bool{}, taken: map[string]bool{}, made: map[string]bool{}}
 	// Placeholders already in the document (a maker may type one) keep
 	// their paths to themselves, so Restore cannot put a value there.
 	for _, p := range PlaceholdersValue(root) {
@@ -161,8 +161,9 @@ type redactor struct {
 	findings []Finding
 	// tainted holds the names of parameters that secret fields reference.
 	tainted map[string]bool
-	// taken holds the paths of the placeholders in the document.
-	taken map[string]bool
+	// taken holds the paths of the placeholders in the document; made
+	// those this run wrote.
+	taken, made map[string]bool
 }
 
 // claim returns path, or when a placeholder already has it, path~2, path~3…
@@ -172,7 +173,36 @@ func (r *redactor) claim(path string) string {
 		p = path + "~" + strconv.Itoa(n)
 	}
 	r.taken[p] = true
+	r.made[p] = true
 	return p
+}
+
+// absorb puts back, inside a value about to be replaced as a whole, the
+// secrets this run already replaced in it (a secret-parameter's default
+// value is replaced after the walk that redacted inside it), and drops their
+// findings: the whole value keeps them, so restoring it is exact.
+func (r *redactor) absorb(v *canon.Value) error {
+	var inner []string
+	for _, p := range PlaceholdersValue(v) {
+		if r.made[p] {
+			inner = append(inner, p)
+		}
+	}
+	if len(inner) == 0 {
+		return nil
+	}
+	if r.values != nil {
+		sub := Values{}
+		for _, p := range inner {
+			sub[p] = r.values[p]
+			delete(r.values, p)
+		}
+		if _, err := RestoreValue(v, sub); err != nil {
+			return err
+		}
+	}
+	r.findings = slices.DeleteFunc(r.findings, func(f Finding) bool { return slices.Contains(inner, f.Path) })
+	return nil
 }
 
 func (r *redactor) push(seg string) { r.path = append(r.path, seg) }
@@ -223,6 +253,9 @@ func needsEscape(c rune) bool {
 // replace removes the whole value of m, recording it under the current path.
 func (r *redactor) replace(m *canon.Member, kind Kind) error {
 	p := r.claim(r.pathString())
+	if err := r.absorb(m.Value); err != nil {
+		return fmt.Errorf("at %s: %w", p, err)
+	}
 	if r.values != nil {
 		raw, err := m.Value.Encode()
 		if err != nil {
