@@ -2,10 +2,12 @@ package secrets
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/canon"
+	"github.com/flowsync/flowsync/internal/testcorpus"
 )
 
 // FuzzRedact checks, for any JSON document: redaction succeeds, is
@@ -19,6 +21,12 @@ func FuzzRedact(f *testing.F) {
 		"JWT1", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl")
 	for _, c := range append(redactCases(), catalogueCases()...) {
 		f.Add([]byte(stand.Replace(c.doc)))
+	}
+	// The corpus's real flows seed it too, when FLOWSYNC_CORPUS names it.
+	if dir := os.Getenv(testcorpus.EnvVar); dir != "" {
+		for _, def := range corpusDefinitions(f, dir) {
+			f.Add([]byte(def))
+		}
 	}
 	f.Add([]byte(`{"a":"<redacted:flowsync:a#sig> sig=x <redacted:flowsync:"}`))
 	f.Add([]byte(`{"headers":{"Authorization":"@{concat('Bearer ', 'abc''d', variables('x'))}tail"}}`))
