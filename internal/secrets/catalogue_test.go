@@ -1,7 +1,9 @@
 package secrets
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -204,5 +206,35 @@ func catalogueCases() []redactCase {
 			doc:  `{"actions":{"a@{b}":{"type":"Compose","inputs":{"u":"x?sig=SECRET1"}}}}`,
 			want: []Finding{{"actions.a%40%7Bb%7D.inputs.u#sig", KindSASSignature}},
 		},
+	}
+}
+
+func TestJWTShapes(t *testing.T) {
+	hdr := "eyJhbGciOiJub25lIn0" // {"alg":"none"}
+	tests := []struct {
+		name, in string
+		found    bool
+	}{
+		{"signed", "a " + hdr + ".eyJzdWIiOiJ4In0.c2ln b", true},
+		{"unsigned, alg none", "a " + hdr + ".eyJzdWIiOiJ4In0. b", true},
+		{"sentence end", "it was " + hdr + ".eyJzdWIiOiJ4In0.c2ln.", true},
+		{"header only", "a " + hdr + " b", false},
+		{"not a header", "eyJustAWord.not.aJWT", false},
+		{"dotted run", strings.Repeat("eyJ.", 5000), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, _ := json.Marshal(map[string]string{"s": tt.in})
+			out, fs, err := Redact(doc, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(fs) == 1; got != tt.found {
+				t.Errorf("found %v, want %v: %s", fs, tt.found, out)
+			}
+			if tt.found && bytes.Contains(out, []byte("eyJzdWIiOiJ4In0")) {
+				t.Errorf("payload left: %s", out)
+			}
+		})
 	}
 }

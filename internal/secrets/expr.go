@@ -27,8 +27,9 @@ type piece struct {
 	// raw[len(text)] where the text ends. When nil, text[i] is at base+i.
 	base int
 	raw  []int
-	// lits are an exprPiece's literals that are data, not names.
-	lits []*literal
+	// scan and lits[from:to] of it are an exprPiece's literals.
+	scan     *exprScan
+	from, to int
 }
 
 // at returns the raw offset of text offset i.
@@ -64,6 +65,33 @@ type exprScan struct {
 	lits []*literal
 	// concats are the argument lists of its concat() calls.
 	concats [][]piece
+	// next[i] is the first literal at or after i not yet redacted as a
+	// secret position (path-compressed), so nested expressions cost each
+	// literal once: the literals of an argument are a run of lits.
+	next []int
+}
+
+// eachUnvisited calls fn for each literal of lits[from:to] not visited
+// before, and marks them visited.
+func (e *exprScan) eachUnvisited(from, to int, fn func(*literal)) {
+	if e.next == nil {
+		e.next = make([]int, len(e.lits)+1)
+		for i := range e.next {
+			e.next[i] = i
+		}
+	}
+	var find func(int) int
+	find = func(i int) int {
+		for e.next[i] != i {
+			e.next[i] = e.next[e.next[i]]
+			i = e.next[i]
+		}
+		return i
+	}
+	for i := find(from); i < to; i = find(i) {
+		fn(e.lits[i])
+		e.next[i] = i + 1
+	}
 }
 
 // refFuncs are the functions whose string arguments name things (actions,
@@ -82,18 +110,13 @@ type frame struct {
 	args  []*argAcc
 }
 
-// argAcc collects one argument of a call.
+// argAcc collects one argument of a call. The literals inside an argument,
+// nested ones too, are a run of the expression's literals in reading order,
+// so an argument keeps where its run starts instead of a copy.
 type argAcc struct {
 	tokens int
-	lits   []*literal // every data literal inside the argument
-	only   *literal   // the argument's literal when it is nothing else
-}
-
-func (f *frame) arg() *argAcc {
-	if len(f.args) == 0 {
-		f.args = append(f.args, &argAcc{})
-	}
-	return f.args[len(f.args)-1]
+	from   int      // index of the argument's first literal in exprScan.lits
+	only   *literal // the argument's literal when it is nothing else
 }
 
 // scanExpr reads the expression s[start:end]. It never fails: a malformed
@@ -101,27 +124,33 @@ func (f *frame) arg() *argAcc {
 // as it goes, so its literals are still searched.
 func scanExpr(s string, start, end int) *exprScan {
 	out := &exprScan{}
+	arg := func(f *frame) *argAcc {
+		if len(f.args) == 0 {
+			f.args = append(f.args, &argAcc{from: len(out.lits)})
+		}
+		return f.args[len(f.args)-1]
+	}
 	stack := []*frame{{}}
 	closeTop := func() {
 		top := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if top.call == "concat" {
 			seq := make([]piece, 0, len(top.args))
-			for _, a := range top.args {
+			for i, a := range top.args {
 				if a.tokens == 1 && a.only != nil {
 					a.only.inConcat = true
 					seq = append(seq, splitInert(a.only.text)...)
 					continue
 				}
-				seq = append(seq, piece{kind: exprPiece, lits: a.lits})
+				to := len(out.lits)
+				if i+1 < len(top.args) {
+					to = top.args[i+1].from
+				}
+				seq = append(seq, piece{kind: exprPiece, scan: out, from: a.from, to: to})
 			}
 			out.concats = append(out.concats, seq)
 		}
-		parent := stack[len(stack)-1].arg()
-		parent.tokens++
-		for _, a := range top.args {
-			parent.lits = append(parent.lits, a.lits...)
-		}
+		arg(stack[len(stack)-1]).tokens++
 	}
 	i := start
 	for i < end {
@@ -133,12 +162,9 @@ func scanExpr(s string, start, end int) *exprScan {
 			lit, next := readLiteral(s, i, end)
 			top := stack[len(stack)-1]
 			lit.ref = top.index || refFuncs[top.call]
+			a := arg(top)
 			out.lits = append(out.lits, lit)
-			a := top.arg()
 			a.tokens++
-			if !lit.ref {
-				a.lits = append(a.lits, lit)
-			}
 			if a.tokens == 1 {
 				a.only = lit
 			}
@@ -153,16 +179,19 @@ func scanExpr(s string, start, end int) *exprScan {
 				k++
 			}
 			if k < end && s[k] == '(' {
+				arg(stack[len(stack)-1])
 				stack = append(stack, &frame{call: strings.ToLower(s[i:j])})
 				i = k + 1
 				continue
 			}
-			stack[len(stack)-1].arg().tokens++
+			arg(stack[len(stack)-1]).tokens++
 			i = j
 		case c == '(':
+			arg(stack[len(stack)-1])
 			stack = append(stack, &frame{})
 			i++
 		case c == '[':
+			arg(stack[len(stack)-1])
 			stack = append(stack, &frame{index: true})
 			i++
 		case c == ')' || c == ']':
@@ -172,11 +201,11 @@ func scanExpr(s string, start, end int) *exprScan {
 			i++
 		case c == ',':
 			top := stack[len(stack)-1]
-			top.arg()
-			top.args = append(top.args, &argAcc{})
+			arg(top)
+			top.args = append(top.args, &argAcc{from: len(out.lits)})
 			i++
 		default:
-			stack[len(stack)-1].arg().tokens++
+			arg(stack[len(stack)-1]).tokens++
 			i++
 		}
 	}
@@ -240,7 +269,7 @@ func stringPieces(s string) ([]piece, []*exprScan) {
 		seq = append(seq, splitInert(piece{kind: textPiece, text: s[last:i], base: last})...)
 		e := scanExpr(s, i+2, j)
 		exprs = append(exprs, e)
-		seq = append(seq, piece{kind: exprPiece, lits: dataLits(e)})
+		seq = append(seq, piece{kind: exprPiece, scan: e, from: 0, to: len(e.lits)})
 		last = min(j+1, len(s))
 	}
 	seq = append(seq, splitInert(piece{kind: textPiece, text: s[last:], base: last})...)
@@ -268,16 +297,6 @@ func interpolationEnd(s string, i int) int {
 		i++
 	}
 	return len(s)
-}
-
-func dataLits(e *exprScan) []*literal {
-	var out []*literal
-	for _, l := range e.lits {
-		if !l.ref {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 // splitInert splits a text piece at the placeholders in it.

@@ -502,7 +502,7 @@ func (r *redactor) scanString(v *canon.Value, secretKind Kind) {
 			}
 		}
 		for _, e := range exprs {
-			m.secretLits(dataLits(e), "literal", secretKind)
+			m.secretLits(&piece{kind: exprPiece, scan: e, from: 0, to: len(e.lits)}, "literal", secretKind)
 		}
 	}
 	m.scanSeq(seq)

@@ -202,25 +202,36 @@ func isValueChar(c byte) bool {
 // secret position, and the literal text right after it
 // (sig=@{…}<literal>). A placeholder stops it.
 func (m *matcher) scanSeq(seq []piece) {
+	// visited[i] has bit mode set once a value in that mode went on
+	// through seq[i]: a later one would find the same, and a string of
+	// many sig=@{…} would otherwise cost the square of its length.
+	var visited []uint8
 	for i := range seq {
 		p := &seq[i]
 		if p.kind != textPiece {
 			continue
 		}
 		m.scanText(p, func(frag string, kind Kind, mode valueMode) {
-			m.continueValue(seq, i+1, frag, kind, mode)
+			if visited == nil {
+				visited = make([]uint8, len(seq))
+			}
+			m.continueValue(seq, visited, i+1, frag, kind, mode)
 		})
 	}
 }
 
-func (m *matcher) continueValue(seq []piece, i int, frag string, kind Kind, mode valueMode) {
+func (m *matcher) continueValue(seq []piece, visited []uint8, i int, frag string, kind Kind, mode valueMode) {
 	for i < len(seq) {
+		if visited[i]&(1<<mode) != 0 {
+			return
+		}
+		visited[i] |= 1 << mode
 		q := &seq[i]
 		switch q.kind {
 		case inertPiece:
 			return
 		case exprPiece:
-			m.secretLits(q.lits, frag, kind)
+			m.secretLits(q, frag, kind)
 			i++
 			if i >= len(seq) || seq[i].kind != textPiece {
 				return
@@ -392,7 +403,9 @@ func (m *matcher) jwts(p *piece) {
 		end, dots := k, 0
 		segStart := k
 		headerEnd := -1
-		for end < len(text) && (isB64URL(text[end]) || text[end] == '.') {
+		// At most five parts (a JWE): a hostile run of dotted words is
+		// read once, not once per "eyJ" in it.
+		for end < len(text) && (isB64URL(text[end]) || text[end] == '.' && dots < 4) {
 			if text[end] == '.' {
 				if end == segStart && dots < 2 {
 					break
@@ -404,6 +417,9 @@ func (m *matcher) jwts(p *piece) {
 				segStart = end + 1
 			}
 			end++
+		}
+		for end > k && text[end-1] == '.' {
+			end-- // a full stop after the token, or the empty signature of alg none
 		}
 		if dots < 2 || headerEnd < 0 {
 			continue
@@ -530,13 +546,18 @@ func (m *matcher) secretText(p *piece, frag string, kind Kind) {
 	}
 }
 
-// secretLits redacts the data literals of an expression in a secret position.
-func (m *matcher) secretLits(lits []*literal, frag string, kind Kind) {
-	for _, l := range lits {
+// secretLits redacts the data literals of an expression piece in a secret
+// position; names (ref) stay, and a literal is visited once however deep
+// the expressions around it nest.
+func (m *matcher) secretLits(p *piece, frag string, kind Kind) {
+	p.scan.eachUnvisited(p.from, p.to, func(l *literal) {
+		if l.ref {
+			return
+		}
 		for _, q := range splitInert(l.text) {
 			if q.kind == textPiece {
 				m.secretText(&q, frag, kind)
 			}
 		}
-	}
+	})
 }
