@@ -157,6 +157,12 @@ func catalogueCases() []redactCase {
 			keep: []string{`"@{concat('Basic ', '<redacted:flowsync:actions.C.inputs.note#basic>')}"`, `'https://h.invalid/p?sv=1&sig=', '<redacted:`},
 		},
 		{
+			name: "concat scheme then a literal of any characters",
+			doc:  `{"actions":{"C":{"type":"Compose","inputs":{"note":"@concat('Bearer ', 'SECRET1!x:y', ' tail')"}}}}`,
+			want: []Finding{{"actions.C.inputs.note#bearer", KindAuthorization}},
+			keep: []string{`"@concat('Bearer ', '<redacted:flowsync:actions.C.inputs.note#bearer>', ' tail')"`},
+		},
+		{
 			name: "literal after an interpolated token",
 			doc: `{"actions":{"H":{"type":"Http","inputs":{"uri":"https://h.invalid/p?sv=1&sig=@{variables('s')}SECRET1&se=2",
 				"headers":{"Authorization":"Bearer @{variables('x')}SECRET2"},"body":"Bearer @{variables('y')}SECRET3"}}}}`,

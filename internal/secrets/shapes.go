@@ -33,6 +33,7 @@ const (
 	tokenValue                  // Bearer token: token68 characters
 	basicValue                  // Basic credentials: base64
 	lineValue                   // header line: up to the end of the line
+	wordValue                   // up to a blank
 )
 
 // valueRun returns how many bytes of text, from its start, belong to a
@@ -63,6 +64,10 @@ func valueRun(text string, mode valueMode) int {
 			}
 		case lineValue:
 			if c == '\n' || c == '\r' {
+				return i
+			}
+		case wordValue:
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
 				return i
 			}
 		}
@@ -237,7 +242,13 @@ func (m *matcher) continueValue(seq []piece, visited []uint8, i int, frag string
 				return
 			}
 		case textPiece:
-			n := valueRun(q.text, mode)
+			run := mode
+			if mode == tokenValue || mode == basicValue {
+				// The text after a scheme that ended its own piece is the
+				// credential up to a blank, whatever its characters.
+				run = wordValue
+			}
+			n := valueRun(q.text, run)
 			m.add(q, 0, n, frag, kind)
 			if n < len(q.text) {
 				return
