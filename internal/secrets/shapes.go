@@ -90,9 +90,6 @@ type keyRule struct {
 // are credentials. docs/FORMAT.md lists them.
 var keyRules = []keyRule{
 	{name: "sig", kind: KindSASSignature},
-	// Azure Functions keys are 40 characters or more; short code= values
-	// are country or status codes.
-	// Uncertain: a heuristic; a short code= value that is a secret stays.
 	{name: "code", kind: KindFunctionKey, minLen: minFunctionKeyLen},
 	{name: "api-key", kind: KindAPIKey},
 	{name: "apikey", kind: KindAPIKey},
@@ -114,6 +111,8 @@ var keyRules = []keyRule{
 
 // minFunctionKeyLen keeps short code= values (country codes, status codes)
 // out of redaction: Azure Functions keys are 40 characters or more.
+//
+// Uncertain: a heuristic; a short code= value that is a secret stays.
 const minFunctionKeyLen = 20
 
 // readChar decodes the character at text[i]: percent-encoding, repeated
