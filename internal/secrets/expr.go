@@ -27,6 +27,9 @@ type piece struct {
 	// raw[len(text)] where the text ends. When nil, text[i] is at base+i.
 	base int
 	raw  []int
+	// midLine is set when the text does not start a line: it follows a
+	// placeholder, an interpolation or another concat() argument.
+	midLine bool
 	// scan and lits[from:to] of it are an exprPiece's literals.
 	scan     *exprScan
 	from, to int
@@ -42,10 +45,11 @@ func (p *piece) at(i int) int {
 
 // sub returns the text piece text[i:j].
 func (p *piece) sub(i, j int) piece {
+	mid := p.midLine || i > 0
 	if p.raw == nil {
-		return piece{kind: textPiece, text: p.text[i:j], base: p.base + i}
+		return piece{kind: textPiece, text: p.text[i:j], base: p.base + i, midLine: mid}
 	}
-	return piece{kind: textPiece, text: p.text[i:j], raw: p.raw[i : j+1]}
+	return piece{kind: textPiece, text: p.text[i:j], raw: p.raw[i : j+1], midLine: mid}
 }
 
 // literal is a string literal of an expression.
@@ -139,7 +143,9 @@ func scanExpr(s string, start, end int) *exprScan {
 			for i, a := range top.args {
 				if a.tokens == 1 && a.only != nil {
 					a.only.inConcat = true
-					seq = append(seq, splitInert(a.only.text)...)
+					lit := a.only.text
+					lit.midLine = i > 0
+					seq = append(seq, splitInert(lit)...)
 					continue
 				}
 				to := len(out.lits)
@@ -266,13 +272,13 @@ func stringPieces(s string) ([]piece, []*exprScan) {
 		}
 		i += last
 		j := interpolationEnd(s, i+2)
-		seq = append(seq, splitInert(piece{kind: textPiece, text: s[last:i], base: last})...)
+		seq = append(seq, splitInert(piece{kind: textPiece, text: s[last:i], base: last, midLine: last > 0})...)
 		e := scanExpr(s, i+2, j)
 		exprs = append(exprs, e)
 		seq = append(seq, piece{kind: exprPiece, scan: e, from: 0, to: len(e.lits)})
 		last = min(j+1, len(s))
 	}
-	seq = append(seq, splitInert(piece{kind: textPiece, text: s[last:], base: last})...)
+	seq = append(seq, splitInert(piece{kind: textPiece, text: s[last:], base: last, midLine: last > 0})...)
 	return seq, exprs
 }
 

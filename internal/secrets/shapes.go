@@ -456,6 +456,10 @@ func (m *matcher) headerLines(p *piece, lt string, cont func(frag string, kind K
 		} else {
 			le += ls
 		}
+		if ls == 0 && p.midLine {
+			ls = le + 1 // the first line started before this piece
+			continue
+		}
 		i := ls
 		for i < le && (text[i] == ' ' || text[i] == '\t') {
 			i++
