@@ -445,26 +445,29 @@ func headerKind(name string) Kind {
 	return customHeaderKind(n)
 }
 
-// memberNames are the member names whose literal values are credentials
-// wherever they are (matched case-insensitively; docs/FORMAT.md lists
-// them). Only names that cannot mean anything but a credential: schemas and
-// ordinary data stay intact (a schema's "password" property is an object and
-// is never a literal).
-var memberNames = map[string]Kind{
-	"password": KindPassword, "passwd": KindPassword, "pwd": KindPassword, "passphrase": KindPassword,
-	"secret": KindClientSecret, "clientsecret": KindClientSecret, "client_secret": KindClientSecret,
-	"token": KindAccessToken, "access_token": KindAccessToken, "accesstoken": KindAccessToken,
-	"refresh_token": KindAccessToken, "refreshtoken": KindAccessToken, "id_token": KindAccessToken,
-	"auth_token": KindAccessToken, "authtoken": KindAccessToken, "bearer_token": KindAccessToken,
-	"bearertoken": KindAccessToken, "session_token": KindAccessToken, "sessiontoken": KindAccessToken,
-	"aws_session_token": KindAccessToken,
-	"apikey":            KindAPIKey, "api_key": KindAPIKey, "api-key": KindAPIKey, "x-api-key": KindAPIKey,
-	"subscriptionkey": KindAPIKey, "subscription_key": KindAPIKey,
-	"secretkey": KindSecretKey, "secret_key": KindSecretKey, "aws_secret_access_key": KindSecretKey,
-	"secretaccesskey": KindSecretKey, "accountkey": KindSecretKey, "account_key": KindSecretKey,
-	"sharedaccesskey": KindSecretKey, "shared_access_key": KindSecretKey, "privatekey": KindSecretKey,
-	"private_key": KindSecretKey, "signingkey": KindSecretKey, "signing_key": KindSecretKey,
-	"masterkey": KindSecretKey, "master_key": KindSecretKey,
+// credentialMember classifies a member name (lower case) whose literal
+// value is a credential wherever it is; docs/FORMAT.md lists the names. Only
+// names that cannot mean anything but a credential: schemas and ordinary
+// data stay intact (a schema's "password" property is an object and is
+// never a literal).
+func credentialMember(name string) Kind {
+	switch name {
+	case "password", "passwd", "pwd", "passphrase":
+		return KindPassword
+	case "secret", "clientsecret", "client_secret":
+		return KindClientSecret
+	case "token", "access_token", "accesstoken", "refresh_token", "refreshtoken", "id_token",
+		"auth_token", "authtoken", "bearer_token", "bearertoken", "session_token", "sessiontoken",
+		"aws_session_token":
+		return KindAccessToken
+	case "apikey", "api_key", "api-key", "x-api-key", "subscriptionkey", "subscription_key":
+		return KindAPIKey
+	case "secretkey", "secret_key", "aws_secret_access_key", "secretaccesskey", "accountkey",
+		"account_key", "sharedaccesskey", "shared_access_key", "privatekey", "private_key",
+		"signingkey", "signing_key", "masterkey", "master_key":
+		return KindSecretKey
+	}
+	return ""
 }
 
 // memberKind classifies members outside authentication and headers objects
@@ -481,7 +484,7 @@ func memberKind(key string) Kind {
 		}
 		k = k[i+1:]
 	}
-	return memberNames[k]
+	return credentialMember(k)
 }
 
 // scanString replaces the credentials inside a string, keeping the rest.
