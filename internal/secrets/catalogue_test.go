@@ -208,6 +208,13 @@ func catalogueCases() []redactCase {
 			keep: []string{"see <redacted:flowsync:actions.H.inputs.headers.Authorization> and <redacted:flowsync:abc sig=<redacted:flowsync:description#sig>"},
 		},
 		{
+			name: "a referenced parameter's default keeps what was found inside it",
+			doc: `{"parameters":{"P":{"type":"String","defaultValue":"https://h.invalid/x?sig=SECRET1"}},
+				"actions":{"H":{"type":"Http","inputs":{"headers":{"x-api-key":"@parameters('P')"}}}}}`,
+			want: []Finding{{"parameters.P.defaultValue", KindSecretParameter}},
+			keep: []string{`"@parameters('P')"`},
+		},
+		{
 			name: "key needing an at-sign escape",
 			doc:  `{"actions":{"a@{b}":{"type":"Compose","inputs":{"u":"x?sig=SECRET1"}}}}`,
 			want: []Finding{{"actions.a%40%7Bb%7D.inputs.u#sig", KindSASSignature}},
