@@ -319,6 +319,10 @@ func mayHoldShape(text string) bool {
 // credentialValue guards the schemes' values in ordinary text, where the
 // words also occur in prose: a Bearer token has 16 characters or more, and
 // Basic credentials are base64 of user:password.
+//
+// Uncertain: 16 is a heuristic (access tokens the service issues are JWTs,
+// far longer); a shorter literal bearer token in ordinary text stays. In a
+// credential field the whole value goes, whatever its length.
 func credentialValue(scheme, v string) bool {
 	switch scheme {
 	case "bearer":
@@ -502,6 +506,9 @@ func headerLineKind(name string) (Kind, string) {
 }
 
 // customHeaderKind classifies X-…-Token and X-…-Key headers (lower case).
+//
+// Uncertain: a naming convention, not a standard; a custom header that
+// carries a credential under another name (X-Signature) is not found.
 func customHeaderKind(name string) Kind {
 	if !strings.HasPrefix(name, "x-") || strings.ContainsAny(name, " \t") {
 		return ""
