@@ -275,7 +275,10 @@ func connectionFromAPI(key string, r api.ConnectionReference, redact redactFunc)
 		extra["apiName"] = mustString(r.APIName)
 	}
 	var err error
-	c.Extra, err = normalizeExtra(extra, DroppedReferenceMembers, ConnectionsFileName+"."+key+".extra", redact)
+	// The key is the service's (a maker may choose it): escaped like any
+	// path segment, so a placeholder's path stays one location and ends at
+	// its '>'.
+	c.Extra, err = normalizeExtra(extra, DroppedReferenceMembers, ConnectionsFileName+"."+secrets.Segment(key)+".extra", redact)
 	if err != nil {
 		return ConnectionRef{}, fmt.Errorf("connection reference %q: %w", key, err)
 	}

@@ -9,21 +9,31 @@
 // actions.HTTP.inputs.authentication.password. The placeholder is derived
 // from the location only, never from the value: a hash of the value would let
 // anyone holding the tree test guesses of short passwords, and a location is
-// stable, so an unchanged flow exports to identical bytes. A secret inside a
-// longer string (a sig= or code= query parameter of a URL) is replaced in
-// place and its path gets a fragment naming the parameter:
+// stable, so an unchanged flow exports to identical bytes. A placeholder a
+// maker typed keeps its path; a new one that would share it gets ~2.
+//
+// Secrets are found two ways. By position: credential fields (an
+// authentication object's password, a headers object's Authorization, a
+// member named token or apiKey) lose a literal value whole. By shape: any
+// string loses the credential part of a sig= or AccountKey= member (in any
+// case and encoding), a Bearer or Basic credential, a JWT or a Cookie line,
+// and keeps the rest; the path gets a fragment naming what was there:
 // ...&sig=<redacted:flowsync:actions.Call.inputs.uri#sig>&...
 //
-// Expressions are references, not secrets, and are never redacted: a string
-// that starts with a single @ (@parameters('$authentication'),
-// @body('Get_token')) or contains an @{...} interpolation stays as it is.
-// When such a reference names a definition parameter from a secret field
-// (authentication secret, password, API key header), that parameter's literal
-// defaultValue is redacted instead: solution flows keep secrets in
-// environment-variable parameters of type String.
+// Expressions are references and stay, but they are read, not skipped: a
+// string is a sequence of literal text, @{...} interpolations and
+// placeholders, and an expression's single-quoted string literals are data
+// unless they name something (variables('x'), ['access_token']). So
+// @concat('Bearer ', '<literal>') in a credential field, or
+// ...&sig=@{...}<literal> anywhere, loses only the literal, and the
+// expression stays valid. When an expression in a credential field names a
+// definition parameter, that parameter's literal defaultValue is redacted:
+// solution flows keep secrets in environment-variable parameters.
 //
 // The removed values can be kept with the placeholders' paths (Values) and
-// sealed to age recipients (Seal, Open), so a disaster-recovery restore can
-// put them back (Restore). Values are never logged: their fmt verbs print a
-// count only.
+// sealed to age recipients (Seal, Open). Restore puts them back: each string
+// gets its exact original bytes again, also where only a part was replaced.
+// Values are never logged: their fmt verbs print a count only.
+//
+// docs/FORMAT.md lists every rule and the known limits.
 package secrets

@@ -15,17 +15,20 @@ type Kind string
 
 // The kinds of secret Redact recognises.
 const (
-	KindPassword        Kind = "password"         // authentication password, any "password" member
-	KindClientSecret    Kind = "client-secret"    // ActiveDirectoryOAuth secret, clientSecret, client_secret
-	KindPFX             Kind = "pfx"              // base64 client certificate
-	KindCredential      Kind = "credential"       // Raw authentication value
-	KindAuthorization   Kind = "authorization"    // literal Authorization header
-	KindAPIKey          Kind = "api-key"          // API key header or query parameter
-	KindAccessToken     Kind = "access-token"     // token header or access_token parameter
-	KindSASSignature    Kind = "sas-signature"    // sig= query parameter
-	KindFunctionKey     Kind = "function-key"     // Azure Functions code= parameter or x-functions-key header
-	KindSecureParameter Kind = "secure-parameter" // defaultValue of a SecureString/SecureObject parameter
-	KindSecretParameter Kind = "secret-parameter" // defaultValue of a parameter a secret field references
+	KindPassword         Kind = "password"          // authentication password, any "password" member
+	KindClientSecret     Kind = "client-secret"     // ActiveDirectoryOAuth secret, clientSecret, client_secret
+	KindPFX              Kind = "pfx"               // base64 client certificate
+	KindCredential       Kind = "credential"        // Raw authentication value
+	KindAuthorization    Kind = "authorization"     // literal Authorization header
+	KindAPIKey           Kind = "api-key"           // API key header or query parameter
+	KindAccessToken      Kind = "access-token"      // token header or access_token parameter
+	KindSASSignature     Kind = "sas-signature"     // sig= query parameter
+	KindFunctionKey      Kind = "function-key"      // Azure Functions code= parameter or x-functions-key header
+	KindSecureParameter  Kind = "secure-parameter"  // defaultValue of a SecureString/SecureObject parameter
+	KindSecretParameter  Kind = "secret-parameter"  // defaultValue of a parameter a secret field references
+	KindSecretKey        Kind = "secret-key"        // secretKey, aws_secret_access_key, accountKey, privateKey members
+	KindConnectionString Kind = "connection-string" // AccountKey=, SharedAccessKey= in a connection string
+	KindCookie           Kind = "cookie"            // Cookie or Set-Cookie header
 )
 
 // Finding is one redacted secret: where it was and what it was, never its value.
@@ -106,7 +109,12 @@ func whereName(where string) string {
 // RedactValue redacts the tree in place and returns the findings sorted by
 // path. When values is not nil it receives the removed values.
 func RedactValue(root *canon.Value, where string, values Values) ([]Finding, error) {
-	r := redactor{values: values, tainted: map[string]bool{}}
+	r := redactor{values: values, tainted: map[string]bool{}, taken: map[string]bool{}, made: map[string]bool{}}
+	// Placeholders already in the document (a maker may type one) keep
+	// their paths to themselves, so Restore cannot put a value there.
+	for _, p := range PlaceholdersValue(root) {
+		r.taken[p] = true
+	}
 	if where != "" {
 		r.path = []string{where}
 	}
@@ -153,6 +161,48 @@ type redactor struct {
 	findings []Finding
 	// tainted holds the names of parameters that secret fields reference.
 	tainted map[string]bool
+	// taken holds the paths of the placeholders in the document; made
+	// those this run wrote.
+	taken, made map[string]bool
+}
+
+// claim returns path, or when a placeholder already has it, path~2, path~3…
+func (r *redactor) claim(path string) string {
+	p := path
+	for n := 2; r.taken[p]; n++ {
+		p = path + "~" + strconv.Itoa(n)
+	}
+	r.taken[p] = true
+	r.made[p] = true
+	return p
+}
+
+// absorb puts back, inside a value about to be replaced as a whole, the
+// secrets this run already replaced in it (a secret-parameter's default
+// value is replaced after the walk that redacted inside it), and drops their
+// findings: the whole value keeps them, so restoring it is exact.
+func (r *redactor) absorb(v *canon.Value) error {
+	var inner []string
+	for _, p := range PlaceholdersValue(v) {
+		if r.made[p] {
+			inner = append(inner, p)
+		}
+	}
+	if len(inner) == 0 {
+		return nil
+	}
+	if r.values != nil {
+		sub := Values{}
+		for _, p := range inner {
+			sub[p] = r.values[p]
+			delete(r.values, p)
+		}
+		if _, err := RestoreValue(v, sub); err != nil {
+			return err
+		}
+	}
+	r.findings = slices.DeleteFunc(r.findings, func(f Finding) bool { return slices.Contains(inner, f.Path) })
+	return nil
 }
 
 func (r *redactor) push(seg string) { r.path = append(r.path, seg) }
@@ -169,10 +219,13 @@ func (r *redactor) pathString() string {
 	return sb.String()
 }
 
-// segment escapes a key for a path: the characters that structure paths and
-// placeholders (. [ ] # < > %) and those that end URL values or quoted
-// strings are percent-encoded, so a path names one location and a
-// placeholder ends at its first '>'.
+// Segment escapes a key for a path: the characters that structure paths and
+// placeholders (. [ ] # < > %), those that end URL values or quoted strings,
+// and @ (a placeholder must never start an expression) are percent-encoded,
+// so a path names one location and a placeholder ends at its first '>'.
+// Callers building a where prefix from a name use it too.
+func Segment(key string) string { return segment(key) }
+
 func segment(key string) string {
 	if !strings.ContainsFunc(key, needsEscape) {
 		return key
@@ -191,7 +244,7 @@ func segment(key string) string {
 
 func needsEscape(c rune) bool {
 	switch c {
-	case '.', '[', ']', '#', '<', '>', '%', '&', '"', '\'', '\\':
+	case '.', '[', ']', '#', '<', '>', '%', '&', '"', '\'', '\\', '@', '{', '}':
 		return true
 	}
 	return c < 0x20 || c == 0x7f
@@ -199,7 +252,10 @@ func needsEscape(c rune) bool {
 
 // replace removes the whole value of m, recording it under the current path.
 func (r *redactor) replace(m *canon.Member, kind Kind) error {
-	p := r.pathString()
+	p := r.claim(r.pathString())
+	if err := r.absorb(m.Value); err != nil {
+		return fmt.Errorf("at %s: %w", p, err)
+	}
 	if r.values != nil {
 		raw, err := m.Value.Encode()
 		if err != nil {
@@ -277,12 +333,8 @@ func isSecretLiteral(v *canon.Value, containers bool) bool {
 
 // IsExpression reports whether s is a workflow expression rather than a
 // literal: it starts with a single @ ("@@" escapes a literal @), or it
-// interpolates one with @{...}. Expressions are references and are never
-// redacted.
-//
-// Uncertain: a literal secret written inside an expression
-// (@{concat('Basic ', 'dXNlcjpwYXNz')}) is not found; parsing the expression
-// language is out of scope, and query-parameter secrets inside it still are.
+// interpolates one with @{...}. An expression is never replaced as a whole:
+// only the string literals in it that sit in a credential position are.
 func IsExpression(s string) bool {
 	if strings.HasPrefix(s, "@") && !strings.HasPrefix(s, "@@") {
 		return true
@@ -292,14 +344,14 @@ func IsExpression(s string) bool {
 
 // IsPlaceholder reports whether s is exactly one placeholder.
 func IsPlaceholder(s string) bool {
-	return strings.HasPrefix(s, PlaceholderPrefix) && strings.HasSuffix(s, PlaceholderSuffix) &&
-		!strings.Contains(s[len(PlaceholderPrefix):len(s)-len(PlaceholderSuffix)], PlaceholderSuffix)
+	sp := placeholderSpans(s)
+	return len(sp) == 1 && sp[0].start == 0 && sp[0].end == len(s)
 }
 
 func (r *redactor) walk(v *canon.Value, parentKey string) error {
 	switch v.Kind {
 	case canon.String:
-		r.scanQuery(v)
+		r.scanString(v, "")
 	case canon.Array:
 		for i, e := range v.Elems {
 			r.push("[" + strconv.Itoa(i) + "]")
@@ -317,7 +369,7 @@ func (r *redactor) walk(v *canon.Value, parentKey string) error {
 				authType = strings.ToLower(t.Str)
 			}
 			classify = func(k string) Kind { return authFieldKind(authType, k) }
-		case strings.EqualFold(parentKey, "headers"):
+		case isHeadersKey(parentKey):
 			classify = headerKind
 		default:
 			classify = memberKind
@@ -330,13 +382,14 @@ func (r *redactor) walk(v *canon.Value, parentKey string) error {
 				if err := r.replace(m, kind); err != nil {
 					return err
 				}
-			} else {
-				if kind != "" && m.Value.Kind == canon.String && IsExpression(m.Value.Str) {
-					r.taint(m.Value.Str)
-				}
-				if err := r.walk(m.Value, m.Key); err != nil {
-					return err
-				}
+			} else if kind != "" && m.Value.Kind == canon.String && IsExpression(m.Value.Str) {
+				// A credential field computed by an expression: the
+				// parameters it names hold the secret, and so do the
+				// literals written into it.
+				r.taint(m.Value.Str)
+				r.scanString(m.Value, kind)
+			} else if err := r.walk(m.Value, m.Key); err != nil {
+				return err
 			}
 			r.pop()
 		}
@@ -365,9 +418,19 @@ func authFieldKind(authType, key string) Kind {
 	return ""
 }
 
+// isHeadersKey reports whether an object under key holds HTTP headers: the
+// HTTP action's headers, and connector parameters such as
+// parameters/headers (Send an HTTP request to SharePoint) or
+// request/headers (HTTP with Microsoft Entra ID).
+func isHeadersKey(key string) bool {
+	k := strings.ToLower(key)
+	return k == "headers" || strings.HasSuffix(k, "/headers")
+}
+
 // headerKind classifies an HTTP header by name.
 func headerKind(name string) Kind {
-	switch strings.ToLower(name) {
+	n := strings.ToLower(name)
+	switch n {
 	case "authorization", "proxy-authorization":
 		return KindAuthorization
 	case "x-api-key", "api-key", "apikey", "ocp-apim-subscription-key", "subscription-key":
@@ -376,21 +439,139 @@ func headerKind(name string) Kind {
 		return KindFunctionKey
 	case "x-auth-token", "x-access-token":
 		return KindAccessToken
+	case "cookie", "set-cookie":
+		return KindCookie
+	}
+	return customHeaderKind(n)
+}
+
+// credentialMember classifies a member name (lower case) whose literal
+// value is a credential wherever it is; docs/FORMAT.md lists the names. Only
+// names that cannot mean anything but a credential: schemas and ordinary
+// data stay intact (a schema's "password" property is an object and is
+// never a literal).
+func credentialMember(name string) Kind {
+	switch name {
+	case "password", "passwd", "pwd", "passphrase":
+		return KindPassword
+	case "secret", "clientsecret", "client_secret":
+		return KindClientSecret
+	case "token", "access_token", "accesstoken", "refresh_token", "refreshtoken", "id_token",
+		"auth_token", "authtoken", "bearer_token", "bearertoken", "session_token", "sessiontoken",
+		"aws_session_token":
+		return KindAccessToken
+	case "apikey", "api_key", "api-key", "x-api-key", "subscriptionkey", "subscription_key":
+		return KindAPIKey
+	case "secretkey", "secret_key", "aws_secret_access_key", "secretaccesskey", "accountkey",
+		"account_key", "sharedaccesskey", "shared_access_key", "privatekey", "private_key",
+		"signingkey", "signing_key", "masterkey", "master_key":
+		return KindSecretKey
 	}
 	return ""
 }
 
-// memberKind classifies members anywhere else: only names that cannot mean
-// anything but a credential, so schemas and ordinary data stay intact (a
-// schema's "password" property is an object and is never a literal).
+// memberKind classifies members outside authentication and headers objects
+// by name. A connector flattens nested parameters into one key
+// (body/password, headers/Authorization), so the last /-separated part
+// decides, and a part after headers/ is a header name.
 func memberKind(key string) Kind {
-	switch strings.ToLower(key) {
-	case "password":
-		return KindPassword
-	case "clientsecret", "client_secret":
-		return KindClientSecret
+	k := strings.ToLower(key)
+	if i := strings.LastIndexByte(k, '/'); i >= 0 {
+		if strings.HasSuffix(k[:i], "headers") && (i == len("headers") || k[i-len("headers")-1] == '/') {
+			if kind := headerKind(k[i+1:]); kind != "" {
+				return kind
+			}
+		}
+		k = k[i+1:]
 	}
-	return ""
+	return credentialMember(k)
+}
+
+// scanString replaces the credentials inside a string, keeping the rest.
+// secretKind, when set, says the string is a credential field's expression:
+// then the literal text in it (outside names such as variables('x') and
+// ['access_token']) is a secret too, except a leading scheme word.
+func (r *redactor) scanString(v *canon.Value, secretKind Kind) {
+	s := v.Str
+	if s == "" || IsPlaceholder(s) || secretKind == "" && !mayHoldAnyShape(s) {
+		return
+	}
+	seq, exprs := stringPieces(s)
+	var m matcher
+	if secretKind != "" {
+		for i := range seq {
+			if seq[i].kind == textPiece {
+				m.secretText(&seq[i], "literal", secretKind)
+			}
+		}
+		for _, e := range exprs {
+			m.secretLits(&piece{kind: exprPiece, scan: e, from: 0, to: len(e.lits)}, "literal", secretKind)
+		}
+	}
+	m.scanSeq(seq)
+	for _, e := range exprs {
+		for _, c := range e.concats {
+			m.scanSeq(c)
+		}
+		for _, l := range e.lits {
+			if !l.ref && !l.inConcat {
+				m.scanSeq(splitInert(l.text))
+			}
+		}
+	}
+	if len(m.out) == 0 {
+		return
+	}
+	v.Str = r.apply(s, m.out)
+}
+
+// mayHoldAnyShape is a quick test that s, or a literal in it, may hold a
+// credential shape in any encoding.
+func mayHoldAnyShape(s string) bool {
+	return mayHoldShape(s) || strings.Contains(s, "&#") || strings.Contains(s, `\u00`)
+}
+
+// apply replaces the matches in s by placeholders: overlapping matches are
+// merged, and each gets the path of s with a fragment naming what it was
+// (#sig, #bearer, #literal…), numbered from the second of a kind (#sig2).
+func (r *redactor) apply(s string, ms []match) string {
+	slices.SortStableFunc(ms, func(a, b match) int {
+		if a.start != b.start {
+			return a.start - b.start
+		}
+		return b.end - a.end
+	})
+	merged := ms[:1]
+	for _, x := range ms[1:] {
+		last := &merged[len(merged)-1]
+		if x.start < last.end {
+			last.end = max(last.end, x.end)
+			continue
+		}
+		merged = append(merged, x)
+	}
+	base := r.pathString()
+	count := map[string]int{}
+	var out strings.Builder
+	last := 0
+	for _, x := range merged {
+		count[x.frag]++
+		frag := x.frag
+		if n := count[x.frag]; n > 1 {
+			frag += strconv.Itoa(n)
+		}
+		p := r.claim(base + "#" + frag)
+		if r.values != nil {
+			raw, _ := json.Marshal(s[x.start:x.end]) // a string always marshals
+			r.values[p] = raw
+		}
+		r.findings = append(r.findings, Finding{Path: p, Kind: x.kind})
+		out.WriteString(s[last:x.start])
+		out.WriteString(Placeholder(p))
+		last = x.end
+	}
+	out.WriteString(s[last:])
+	return out.String()
 }
 
 // taint records the parameters an expression in a secret field references.
@@ -422,111 +603,4 @@ func (r *redactor) taint(expr string) {
 		}
 		expr = expr[j:]
 	}
-}
-
-// queryParams are the URL query (or form body) parameters whose values are
-// credentials, matched case-insensitively.
-var queryParams = []struct {
-	name string
-	kind Kind
-}{
-	{"sig", KindSASSignature},
-	{"code", KindFunctionKey},
-	{"api-key", KindAPIKey},
-	{"apikey", KindAPIKey},
-	{"api_key", KindAPIKey},
-	{"x-api-key", KindAPIKey},
-	{"subscription-key", KindAPIKey},
-	{"access_token", KindAccessToken},
-	{"client_secret", KindClientSecret},
-}
-
-// minFunctionKeyLen keeps short code= values (country codes, status codes)
-// out of redaction: Azure Functions keys are 40 characters or more.
-//
-// Uncertain: a heuristic; a short code= value that is a secret stays.
-const minFunctionKeyLen = 20
-
-// scanQuery replaces credential query parameters inside a string, keeping
-// the rest of the string. Parameter names match case-insensitively and must
-// start the string or follow ?, & or their percent-encodings (a URL nested
-// in another URL). The value runs over URL-safe characters; anything else
-// (a quote ending an expression literal, @{ starting an interpolation, the
-// < of an existing placeholder) ends it, and an empty value is left alone.
-func (r *redactor) scanQuery(v *canon.Value) {
-	s := v.Str
-	if !strings.Contains(s, "=") {
-		return
-	}
-	var out strings.Builder
-	last := 0
-	count := map[string]int{}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '=' {
-			continue
-		}
-		name, kind := queryParamBefore(s, i)
-		if name == "" {
-			continue
-		}
-		end := i + 1
-		for end < len(s) && isValueChar(s[end]) {
-			end++
-		}
-		val := s[i+1 : end]
-		if val == "" || (kind == KindFunctionKey && len(val) < minFunctionKeyLen) {
-			continue
-		}
-		count[name]++
-		frag := name
-		if n := count[name]; n > 1 {
-			frag += strconv.Itoa(n)
-		}
-		p := r.pathString() + "#" + frag
-		if r.values != nil {
-			raw, _ := json.Marshal(val) // a string always marshals
-			r.values[p] = raw
-		}
-		r.findings = append(r.findings, Finding{Path: p, Kind: kind})
-		out.WriteString(s[last : i+1])
-		out.WriteString(Placeholder(p))
-		last = end
-		i = end - 1
-	}
-	if last > 0 {
-		out.WriteString(s[last:])
-		v.Str = out.String()
-	}
-}
-
-// queryParamBefore returns the credential parameter whose name ends at
-// s[eq] (an '='), if it starts a query member.
-func queryParamBefore(s string, eq int) (string, Kind) {
-	for _, q := range queryParams {
-		start := eq - len(q.name)
-		if start >= 0 && strings.EqualFold(s[start:eq], q.name) && paramBoundary(s, start) {
-			return q.name, q.kind
-		}
-	}
-	return "", ""
-}
-
-func isValueChar(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-		c == '%' || c == '+' || c == '/' || c == '=' || c == '_' || c == '-' || c == '.' || c == '~'
-}
-
-func paramBoundary(s string, start int) bool {
-	if start == 0 {
-		return true
-	}
-	switch s[start-1] {
-	case '?', '&':
-		return true
-	}
-	if start >= 3 {
-		enc := strings.ToUpper(s[start-3 : start])
-		return enc == "%26" || enc == "%3F"
-	}
-	return false
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -211,10 +212,9 @@ func redactCases() []redactCase {
 }
 
 func TestRedact(t *testing.T) {
-	for _, tt := range redactCases() {
+	for _, tt := range append(redactCases(), catalogueCases()...) {
 		t.Run(tt.name, func(t *testing.T) {
-			secrets := []string{fake(t), fake(t), fake(t)}
-			in := []byte(strings.NewReplacer("SECRET1", secrets[0], "SECRET2", secrets[1], "SECRET3", secrets[2]).Replace(tt.doc))
+			in, secrets := plant(t, tt.doc)
 			out, findings, values, err := RedactWithValues(in, "")
 			if err != nil {
 				t.Fatalf("RedactWithValues: %v", err)
@@ -261,13 +261,18 @@ func TestRedact(t *testing.T) {
 			if len(f2) != 0 || !bytes.Equal(twice, out) {
 				t.Errorf("second redaction changed output or found %v", f2)
 			}
-			// Lossless with the values: Restore gives back the input.
+			// Lossless with the values: Restore gives back the input. Only
+			// placeholder text the input already had has no value.
+			typed, err := Placeholders(in)
+			if err != nil {
+				t.Fatal(err)
+			}
 			restored, missing, err := Restore(out, values)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(missing) != 0 {
-				t.Errorf("missing on restore: %v", missing)
+			if diff := cmp.Diff(typed, missing, cmpEmpty); diff != "" {
+				t.Errorf("missing on restore (-typed in the input +missing):\n%s", diff)
 			}
 			want, err := canon.Canonicalize(in)
 			if err != nil {
@@ -281,7 +286,9 @@ func TestRedact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(values.Paths(), paths, cmpEmpty); diff != "" {
+			wantPaths := append(values.Paths(), typed...)
+			slices.Sort(wantPaths)
+			if diff := cmp.Diff(wantPaths, paths, cmpEmpty); diff != "" {
 				t.Errorf("Placeholders (-values +placeholders):\n%s", diff)
 			}
 		})

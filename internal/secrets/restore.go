@@ -33,7 +33,7 @@ func RestoreValue(root *canon.Value, values Values) ([]string, error) {
 	var missing []string
 	err := eachString(root, func(v *canon.Value) error {
 		if IsPlaceholder(v.Str) {
-			p := v.Str[len(PlaceholderPrefix) : len(v.Str)-len(PlaceholderSuffix)]
+			p := placeholderSpans(v.Str)[0].path
 			raw, ok := values[p]
 			if !ok {
 				missing = append(missing, p)
@@ -61,38 +61,65 @@ func RestoreValue(root *canon.Value, values Values) ([]string, error) {
 	return slices.Compact(missing), nil
 }
 
+// span is a placeholder in a string: s[start:end], naming path.
+type span struct {
+	start, end int
+	path       string
+}
+
+// placeholderSpans finds the placeholders in s. A placeholder is the prefix,
+// a path and the first '>' after it; when the prefix occurs again before
+// that '>', the later one starts the placeholder (paths never hold '<'), so
+// text a maker typed that merely starts like one (<redacted:flowsync:abc
+// without a '>') cannot swallow a real placeholder after it. Redaction,
+// Restore and Placeholders all read placeholders this way.
+func placeholderSpans(s string) []span {
+	var out []span
+	off := 0
+	for {
+		i := strings.Index(s[off:], PlaceholderPrefix)
+		if i < 0 {
+			return out
+		}
+		i += off
+		j := strings.Index(s[i+len(PlaceholderPrefix):], PlaceholderSuffix)
+		if j < 0 {
+			return out
+		}
+		j += i + len(PlaceholderPrefix)
+		if k := strings.LastIndex(s[i:j], PlaceholderPrefix); k > 0 {
+			i += k
+		}
+		out = append(out, span{start: i, end: j + len(PlaceholderSuffix), path: s[i+len(PlaceholderPrefix) : j]})
+		off = j + len(PlaceholderSuffix)
+	}
+}
+
 // splice replaces placeholders inside a longer string by their string values.
 func splice(s string, values Values) (string, []string, error) {
-	if !strings.Contains(s, PlaceholderPrefix) {
+	spans := placeholderSpans(s)
+	if len(spans) == 0 {
 		return s, nil, nil
 	}
 	var out strings.Builder
 	var missing []string
-	for {
-		i := strings.Index(s, PlaceholderPrefix)
-		if i < 0 {
-			break
-		}
-		j := strings.Index(s[i:], PlaceholderSuffix)
-		if j < 0 {
-			break
-		}
-		p := s[i+len(PlaceholderPrefix) : i+j]
-		out.WriteString(s[:i])
-		raw, ok := values[p]
+	last := 0
+	for _, sp := range spans {
+		out.WriteString(s[last:sp.start])
+		last = sp.end
+		raw, ok := values[sp.path]
 		if !ok {
-			missing = append(missing, p)
-			out.WriteString(s[i : i+j+len(PlaceholderSuffix)])
-		} else {
-			var val string
-			if err := json.Unmarshal(raw, &val); err != nil {
-				return "", nil, fmt.Errorf("restore secret %s: a placeholder inside a string needs a string value", p)
-			}
-			out.WriteString(val)
+			missing = append(missing, sp.path)
+			out.WriteString(s[sp.start:sp.end])
+			continue
 		}
-		s = s[i+j+len(PlaceholderSuffix):]
+		var val string
+		if err := json.Unmarshal(raw, &val); err != nil {
+			return "", nil, fmt.Errorf("restore secret %s: a placeholder inside a string needs a string value", sp.path)
+		}
+		out.WriteString(val)
 	}
-	out.WriteString(s)
+	out.WriteString(s[last:])
 	return out.String(), missing, nil
 }
 
@@ -111,18 +138,8 @@ func Placeholders(doc json.RawMessage) ([]string, error) {
 func PlaceholdersValue(root *canon.Value) []string {
 	var paths []string
 	_ = eachString(root, func(v *canon.Value) error {
-		s := v.Str
-		for {
-			i := strings.Index(s, PlaceholderPrefix)
-			if i < 0 {
-				break
-			}
-			j := strings.Index(s[i:], PlaceholderSuffix)
-			if j < 0 {
-				break
-			}
-			paths = append(paths, s[i+len(PlaceholderPrefix):i+j])
-			s = s[i+j+len(PlaceholderSuffix):]
+		for _, sp := range placeholderSpans(v.Str) {
+			paths = append(paths, sp.path)
 		}
 		return nil
 	})
