@@ -1,6 +1,7 @@
 package export_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -15,7 +16,9 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/cli"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
@@ -396,4 +399,22 @@ func mustRestore(t *testing.T, doc []byte, values secrets.Values) []byte {
 		t.Fatalf("restore: missing %v, %v", missing, err)
 	}
 	return out
+}
+
+// runCLI runs flowsync in-process with tokens supplied through IO.Getenv and
+// returns the exit code, stdout and stderr: the catalogue checks what the
+// command prints as well as what it commits.
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := cli.Main(context.Background(), append([]string{"flowsync"}, args...), cli.IO{
+		In: strings.NewReader(""), Out: &out, Err: &errOut,
+		Getenv: func(k string) string { return env[k] },
+	})
+	return code, out.String(), errOut.String()
+}
+
+// cliOutput is the JSON `flowsync --output json export` prints.
+type cliOutput struct {
+	export.Result
 }
