@@ -123,6 +123,10 @@ func desiredState(source string, actual *model.Flow, mode StateMode) string {
 var importIgnored = map[string]bool{
 	"creator": true, "createdTime": true, "lastModifiedTime": true, "workflowEntityId": true,
 	"triggerKind": true, "flowSuspensionReason": true, "state": true, "isManaged": true,
+	// An import sends displayName, state, definition and references only
+	// (model.Flow.ToAPI): these cannot be written, so comparing them would
+	// leave a difference no import can remove.
+	"templateName": true, "flowFailureAlertSubscribed": true, "provisioningMethod": true,
 }
 
 // metaDiff names the Meta fields that differ by their flow.json names; for a
@@ -146,6 +150,9 @@ func metaDiff(a, b model.Meta, strict, create bool) []string {
 		if !cmp.Equal(fa, fb) {
 			out = append(out, name)
 		}
+	}
+	if !strict {
+		return out // unknown properties cannot be written by an import either
 	}
 	return append(out, extraDiff("extra.", a.Extra, b.Extra)...)
 }
