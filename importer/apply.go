@@ -74,6 +74,14 @@ func (a *applier) run(ctx context.Context) (Result, error) {
 	if err := a.recordJournalLinks(ctx); err != nil {
 		return a.res, err
 	}
+	// A flow the plan finds unchanged needs nothing from the journal.
+	for _, ch := range a.plan.Changes {
+		if ch.Action == diff.Unchanged {
+			if err := a.j.forgetCreate(ch.Source); err != nil {
+				return a.res, err
+			}
+		}
+	}
 
 	order, cyclic := a.order()
 	for _, ch := range cyclic {

@@ -244,7 +244,9 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 	}
 	st := &flowStatus{target: target}
 	a.flows[ch.Source] = st
-	a.resolveJournal(ch, fr)
+	if err := a.resolveJournal(ch, fr); err != nil {
+		return err
+	}
 
 	current := ""
 	var creator api.PrincipalID
@@ -281,7 +283,7 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 	patch := needsPatch(ch)
 	granted := false
 	if patch && !owner {
-		if err := a.grant(ctx, target, fr); err != nil {
+		if err := a.grant(ctx, target, ch.Actual, fr); err != nil {
 			return fmt.Errorf("%s flow %s (%q): %w", ch.Action, target, ch.DisplayName, err)
 		}
 		granted = true
@@ -348,10 +350,10 @@ func patchedParts(ch diff.Change) []string {
 
 // resolveJournal settles a journal entry for a source flow that the plan
 // now pairs with a target (a plan made after a kill found the flow).
-func (a *applier) resolveJournal(ch diff.Change, fr *FlowResult) {
+func (a *applier) resolveJournal(ch diff.Change, fr *FlowResult) error {
 	e, ok := a.j.create(ch.Source)
 	if !ok {
-		return
+		return nil
 	}
 	if e.Target != "" && !strings.EqualFold(string(e.Target), string(ch.Target.Flow)) {
 		fr.Notes = append(fr.Notes, fmt.Sprintf("the journal says an earlier run created %s for this flow, but the plan pairs it with %s: check %s", e.Target, ch.Target.Flow, e.Target))
@@ -359,7 +361,7 @@ func (a *applier) resolveJournal(ch diff.Change, fr *FlowResult) {
 		fr.Notes = append(fr.Notes, "an earlier run was stopped during this flow's create; the plan pairs it with "+string(ch.Target.Flow))
 	}
 	// Nothing to do but forget it: the plan's pairing is recorded by whoever made it.
-	_ = a.j.forgetCreate(ch.Source)
+	return a.j.forgetCreate(ch.Source)
 }
 
 // isOwner reports whether the identity may save the flow in user scope: it
@@ -378,9 +380,18 @@ func (a *applier) isOwner(f *model.Flow) bool {
 }
 
 // grant gives the admin CanEdit on a flow it does not own, through the
-// admin scope, journalled so that a killed run's grant is removed later.
-func (a *applier) grant(ctx context.Context, target api.FlowName, fr *FlowResult) error {
-	if err := a.j.intendGrant(target, a.opts.Identity.ID); err != nil {
+// admin scope, journalled so that a killed run's grant is removed later. A
+// run-only role it held is remembered and given back by revoke.
+func (a *applier) grant(ctx context.Context, target api.FlowName, actual *model.Flow, fr *FlowResult) error {
+	g := grantEntry{Flow: target, Principal: a.opts.Identity.ID}
+	if actual != nil {
+		for _, p := range actual.Permissions {
+			if strings.EqualFold(string(p.Principal), string(a.opts.Identity.ID)) {
+				g.Previous = p.Role
+			}
+		}
+	}
+	if _, err := a.j.intendGrant(g); err != nil {
 		return err
 	}
 	req := api.ModifyPermissionsRequest{Put: []api.PermissionPut{{Properties: api.PermissionPutProperties{
@@ -393,12 +404,27 @@ func (a *applier) grant(ctx context.Context, target api.FlowName, fr *FlowResult
 	return nil
 }
 
+// revoke takes the temporary CanEdit back: the permission goes, or returns
+// to the run-only role held before.
 func (a *applier) revoke(ctx context.Context, target api.FlowName, fr *FlowResult) error {
-	req := api.ModifyPermissionsRequest{Delete: []api.PermissionDelete{{ID: string(a.opts.Identity.ID)}}}
+	g, ok := a.j.grant(target)
+	if !ok {
+		g = grantEntry{Flow: target, Principal: a.opts.Identity.ID}
+	}
+	var req api.ModifyPermissionsRequest
+	step := fmt.Sprintf("removed the CanEdit of %s again", a.opts.Identity.ID)
+	if g.Previous != "" && g.Previous != api.RoleOwner && g.Previous != api.RoleCanEdit {
+		req.Put = []api.PermissionPut{{Properties: api.PermissionPutProperties{
+			Principal: api.Principal{ID: a.opts.Identity.ID, Type: a.identityType()}, RoleName: g.Previous,
+		}}}
+		step = fmt.Sprintf("gave %s back its %s instead of the temporary CanEdit", a.opts.Identity.ID, g.Previous)
+	} else {
+		req.Delete = []api.PermissionDelete{{ID: string(a.opts.Identity.ID)}}
+	}
 	if err := a.write(ctx, fr, func() error { return a.t.ModifyPermissions(ctx, a.env, target, true, req) }); err != nil {
 		return err
 	}
-	fr.Steps = append(fr.Steps, fmt.Sprintf("removed the CanEdit of %s again", a.opts.Identity.ID))
+	fr.Steps = append(fr.Steps, step)
 	return a.j.dropGrant(target)
 }
 

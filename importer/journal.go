@@ -48,6 +48,9 @@ type createEntry struct {
 type grantEntry struct {
 	Flow      api.FlowName    `json:"flow"`
 	Principal api.PrincipalID `json:"principal"`
+	// Previous is the run-only role the principal held before (CanView,
+	// CanViewWithShare), given back instead of removing the permission.
+	Previous string `json:"previous,omitempty"`
 }
 
 // journalError is a failure to write the journal: it stops the import, since
@@ -160,12 +163,23 @@ func (j *journal) dropCreate(src model.Key) error {
 // forgetCreate is dropCreate for an entry the plan has settled.
 func (j *journal) forgetCreate(src model.Key) error { return j.dropCreate(src) }
 
-func (j *journal) intendGrant(flow api.FlowName, who api.PrincipalID) error {
-	if slices.ContainsFunc(j.f.Grants, func(g grantEntry) bool { return strings.EqualFold(string(g.Flow), string(flow)) }) {
-		return nil
+// intendGrant records a temporary grant before it is made and returns the
+// entry in force: an earlier run's entry for the flow wins, since it knows
+// the role held before any grant.
+func (j *journal) intendGrant(g grantEntry) (grantEntry, error) {
+	if i := slices.IndexFunc(j.f.Grants, func(e grantEntry) bool { return strings.EqualFold(string(e.Flow), string(g.Flow)) }); i >= 0 {
+		return j.f.Grants[i], nil
 	}
-	j.f.Grants = append(j.f.Grants, grantEntry{Flow: flow, Principal: who})
-	return j.save()
+	j.f.Grants = append(j.f.Grants, g)
+	return g, j.save()
+}
+
+func (j *journal) grant(flow api.FlowName) (grantEntry, bool) {
+	i := slices.IndexFunc(j.f.Grants, func(e grantEntry) bool { return strings.EqualFold(string(e.Flow), string(flow)) })
+	if i < 0 {
+		return grantEntry{}, false
+	}
+	return j.f.Grants[i], true
 }
 
 func (j *journal) dropGrant(flow api.FlowName) error {

@@ -71,7 +71,7 @@ func graphAudience(aud string) bool {
 // or application roles): its tokens do not carry Graph permissions.
 func (s *Server) handleGraph(r *http.Request, rt *route) (*call, *response) {
 	invalid := func(msg string) (*call, *response) {
-		return nil, graphError(http.StatusUnauthorized, "InvalidAuthenticationToken", msg).
+		return nil, graphError(http.StatusUnauthorized, api.CodeInvalidAuthenticationToken, msg).
 			setHeader("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize"`)
 	}
 	scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")

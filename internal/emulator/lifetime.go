@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
@@ -47,12 +48,12 @@ func (s *Server) checkLifetime(c token.Claims) *response {
 	now := s.tokenNow()
 	switch lifetimeProblem(c, now) {
 	case "expired":
-		return errResp(http.StatusUnauthorized, "ExpiredAuthenticationToken",
+		return errResp(http.StatusUnauthorized, api.CodeExpiredAuthenticationToken,
 			"The access token expiry UTC time '%s' is earlier than current UTC time '%s'.",
 			serviceTime(time.Unix(c.Expires, 0)), serviceTime(now)).
 			setHeader("WWW-Authenticate", `Bearer authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="invalid_token", error_description="The access token has expired."`)
 	case "not yet valid":
-		return errResp(http.StatusUnauthorized, "InvalidAuthenticationToken",
+		return errResp(http.StatusUnauthorized, api.CodeInvalidAuthenticationToken,
 			"The access token is not valid before UTC time '%s'; the current UTC time is '%s'.",
 			serviceTime(time.Unix(c.NotBefore, 0)), serviceTime(now)).
 			setHeader("WWW-Authenticate", `Bearer error="invalid_token"`)

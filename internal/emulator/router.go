@@ -79,6 +79,7 @@ var routes = func() []route {
 		r("triggers", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/triggers", bothScopes, v2016, (*Server).listTriggers),
 		r("resubmit", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/triggers/{trigger}/histories/{run}/resubmit", userScope, v2016, (*Server).resubmitRun),
 		r("runs", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/runs", bothScopes, v2016, (*Server).listRuns),
+		r("run", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/runs/{run}", bothScopes, v2016, (*Server).getRun),
 		r("cancel-run", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/runs/{run}/cancel", userScope, v2016, (*Server).cancelRun),
 
 		r("envs", provBAP, http.MethodGet, "environments", adminScope, v2016Or2020, (*Server).listEnvironmentsBAP),
