@@ -204,7 +204,7 @@ func TestImportThenDiffExitCode(t *testing.T) {
 		t.Fatalf("diff before the import: exit %d, want %d\n%s%s", code, ExitChanges, out, stderr)
 	}
 	code, out, stderr = p.run(append([]string{"import", "--dry-run"}, common...)...)
-	if code != 0 || !strings.Contains(out, "dry run") || !strings.Contains(out, "write(s)") {
+	if code != 0 || !strings.Contains(out, "dry run") || !strings.Contains(out, "Cost:") {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, stderr)
 	}
 	if n := p.writes(); n != 0 {
