@@ -104,7 +104,9 @@ type importDocument struct {
 	Errors  map[string]string `json:"errors,omitempty"`
 	Links   int               `json:"linkCommits"`
 	Pushed  *repo.PushResult  `json:"pushed,omitempty"`
-	Error   string            `json:"error,omitempty"`
+	// Recovered says what an interrupted import's journal settled.
+	Recovered []string `json:"recovered,omitempty"`
+	Error     string   `json:"error,omitempty"`
 }
 
 func runImport(ctx context.Context, g *globalOptions, s *session, o importOptions) error {
@@ -191,7 +193,7 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 	}
 	shown := confirm != nil && res.Plan.Cost != nil && fsync.HasWork(res.Plan) && !o.DryRun && len(res.Plan.Problems) == 0
 	if jsonOut {
-		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed}
+		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed, Recovered: res.Recovered}
 		if res.Result != nil {
 			for _, f := range res.Result.Flows {
 				if f.Err != nil {
@@ -213,6 +215,9 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 			if perr := showPlan(g, g.io.Out, res.Plan, g.WriteLimit); perr != nil {
 				return perr
 			}
+		}
+		for _, n := range res.Recovered {
+			fmt.Fprintf(g.io.Out, "resumed: %s\n", safetext.Line(n))
 		}
 		if res.Result != nil {
 			printImportResult(g.io.Out, res)
