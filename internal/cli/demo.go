@@ -17,6 +17,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/pacer"
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // demoOptions are the options of `flowsync demo`.
@@ -115,7 +116,7 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		if _, err := s.Client.UpdateFlow(ctx, e.Name, changed.Name, props); err != nil {
 			return fmt.Errorf("rename flow %s: %w", changed.Name, err)
 		}
-		step("renamed %q in %s; flowsync export --incremental", changed.Properties.DisplayName, e.Properties.DisplayName)
+		step("renamed %s in %s; flowsync export --incremental", safetext.Quote(changed.Properties.DisplayName), safetext.Quote(e.Properties.DisplayName))
 		break
 	}
 	exp.Incremental = true
