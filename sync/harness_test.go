@@ -155,7 +155,7 @@ func (e *emu) exportEnv(rp *repo.Repo, envs ...api.EnvName) {
 	for _, env := range envs {
 		names = append(names, string(env))
 	}
-	_, err := export.Run(context.Background(), export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
+	_, _, err := export.Run(context.Background(), export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
 		Envs: names, Branch: "main", Author: testAuthor(), Now: func() time.Time { return fixedWhen },
 	}, nil)
 	if err != nil {
