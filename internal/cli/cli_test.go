@@ -240,9 +240,19 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(out, "DEMO-ONLY-") {
 		t.Error("demo output shows a planted secret value")
 	}
-	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD").Output()
+	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD", "--", "environments").Output()
 	if err != nil || strings.TrimSpace(string(logOut)) != "2" {
-		t.Errorf("backup has %q commits (%v), want 2: the unchanged export must not commit", logOut, err)
+		t.Errorf("backup has %q export commits (%v), want 2: the unchanged export must not commit", logOut, err)
+	}
+	// The promotion: a mapping from mapping init, the plan, the import, a clean diff, links committed.
+	for _, want := range []string{"flowsync mapping init", "byConnector:", "Plan:", "diff --exit-code: 0", "Links "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	links, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "ls-tree", "-r", "--name-only", "HEAD", "links").Output()
+	if err != nil || !strings.Contains(string(links), "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
+		t.Errorf("backup has no Dev -> Prod links file (%v):\n%s", err, links)
 	}
 }
 
