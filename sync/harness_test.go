@@ -31,7 +31,7 @@ import (
 // (a user with the Power Platform Administrator role: a delegated identity
 // that may create flows).
 type emu struct {
-	t      *testing.T
+	t      testing.TB
 	inst   *embedded.Instance
 	clock  *emulator.ManualClock
 	hc     *http.Client
@@ -39,7 +39,7 @@ type emu struct {
 	admin  emulator.Principal
 }
 
-func startEmu(t *testing.T, snap *emulator.Snapshot) *emu {
+func startEmu(t testing.TB, snap *emulator.Snapshot) *emu {
 	t.Helper()
 	if snap == nil {
 		snap = seed.Demo()
