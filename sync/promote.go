@@ -173,6 +173,11 @@ func (e *Engine) recover(ctx context.Context, o PromoteOptions) ([]string, error
 	if err != nil {
 		return nil, err
 	}
+	// No journal of an import from this environment: nothing to settle,
+	// and no call to find the target's name.
+	if m, _ := filepath.Glob(JournalPath(e.Repo, string(src.Name), "*")); len(m) == 0 {
+		return nil, nil
+	}
 	dst, err := e.Live.Environment(ctx, o.To)
 	if err != nil {
 		return nil, err
