@@ -65,6 +65,8 @@ func newApp(stdio IO) *ucli.App {
 			exportCommand(g),
 			emulatorCommand(g),
 			demoCommand(g),
+			logCommand(g),
+			showCommand(g),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {}, // Main decides exit codes
 	}
