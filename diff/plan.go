@@ -79,6 +79,11 @@ type Change struct {
 	Link        LinkKind `json:"link,omitempty"`
 	// Parts says what differs, for Update (and what will be set, for Create).
 	Parts Parts `json:"parts"`
+	// Bindings says how every connection reference of the desired flow is
+	// bound in the target and where the binding came from (a mapping entry,
+	// an auto-mapping, the same environment), changed or not, so that
+	// auto-mappings are always visible in the plan.
+	Bindings []ConnectionChange `json:"bindings,omitempty"`
 	// Desired is the source flow already mapped into target terms
 	// (connections, principals, child-flow references that are known);
 	// nil for Extra/Delete. Actual is the target flow; nil for Create.

@@ -22,6 +22,9 @@ var (
 	ErrConnectorNotFound    = errors.New("connector not found")
 	ErrRunNotFound          = errors.New("run not found")
 	ErrMissingAPIVersion    = errors.New("missing api-version")
+	// ErrTokenExpired matches 401 ExpiredAuthenticationToken (it also
+	// matches ErrUnauthorized).
+	ErrTokenExpired = errors.New("access token expired")
 )
 
 // Error codes the service (and the emulator) use; see CONTRACT.md and NOTES.md §2.4.
@@ -46,6 +49,13 @@ const (
 	CodeWorkflowRunNotFound           = "WorkflowRunNotFound"
 	CodeAPINotFound                   = "ApiNotFound"
 	CodeInternalServerError           = "InternalServerError"
+	// CodeExpiredAuthenticationToken is the services' 401 for an expired
+	// token: "The access token expiry UTC time '…' is earlier than current
+	// UTC time '…'."
+	CodeExpiredAuthenticationToken = "ExpiredAuthenticationToken"
+	// CodeInvalidAuthenticationToken is Graph's 401 for a token it cannot
+	// accept (expired, wrong audience, malformed).
+	CodeInvalidAuthenticationToken = "InvalidAuthenticationToken"
 )
 
 // APIError is a non-2xx answer of the service, decoded from any of the error
@@ -115,6 +125,8 @@ func (e *APIError) Is(target error) bool {
 		return code == CodeWorkflowRunNotFound
 	case ErrMissingAPIVersion:
 		return code == CodeMissingAPIVersion
+	case ErrTokenExpired:
+		return e.Status == 401 && code == CodeExpiredAuthenticationToken
 	}
 	return false
 }

@@ -294,14 +294,28 @@ type Run struct {
 
 // RunProperties are a run's fields.
 type RunProperties struct {
-	StartTime   string                     `json:"startTime,omitempty"`
-	EndTime     string                     `json:"endTime,omitempty"`
-	Status      string                     `json:"status,omitempty"`
-	Code        string                     `json:"code,omitempty"`
-	Error       *ErrorEntry                `json:"error,omitempty"`
-	Correlation *RunCorrelation            `json:"correlation,omitempty"`
-	Trigger     json.RawMessage            `json:"trigger,omitempty"`
-	Extra       map[string]json.RawMessage `json:"-"`
+	StartTime   string          `json:"startTime,omitempty"`
+	EndTime     string          `json:"endTime,omitempty"`
+	Status      string          `json:"status,omitempty"`
+	Code        string          `json:"code,omitempty"`
+	Error       *ErrorEntry     `json:"error,omitempty"`
+	Correlation *RunCorrelation `json:"correlation,omitempty"`
+	Trigger     json.RawMessage `json:"trigger,omitempty"`
+	// Actions are the run's top-level action results, only in Get Flow Run
+	// answers with $expand=properties/actions (client.GetRun with Actions).
+	Actions map[string]RunAction       `json:"actions,omitempty"`
+	Extra   map[string]json.RawMessage `json:"-"`
+}
+
+// RunAction is one action's result in a run. The service also sends
+// inputsLink and outputsLink, signed (sig=) content URLs: they are left out
+// on purpose, so they are never kept or logged.
+type RunAction struct {
+	StartTime string      `json:"startTime,omitempty"`
+	EndTime   string      `json:"endTime,omitempty"`
+	Status    string      `json:"status,omitempty"`
+	Code      string      `json:"code,omitempty"`
+	Error     *ErrorEntry `json:"error,omitempty"`
 }
 
 // RunCorrelation carries the client tracking id.

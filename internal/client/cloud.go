@@ -22,13 +22,16 @@ const (
 
 var clouds = []Cloud{Public, USGov, USGovHigh, DoD, China}
 
-// Endpoints are the three service hosts and the token scopes that reach them.
-// The fields are plain so that a caller can override any one of them (the
-// sovereign audiences are not settled, NOTES.md §12.6). The BAP host takes
-// tokens for PowerAppsScope.
+// Endpoints are the three service hosts, Microsoft Graph (for principal
+// lookups) and the token scopes that reach them. The fields are plain so
+// that a caller can override any one of them (the sovereign audiences are
+// not settled, NOTES.md §12.6). The BAP host takes tokens for
+// PowerAppsScope. Graph is optional: without it LookupPrincipals fails and
+// everything else works.
 type Endpoints struct {
 	Flow, PowerApps, BAP      string // base URLs, "https://host" (a path prefix is allowed)
 	FlowScope, PowerAppsScope string // OAuth2 scopes, "<audience>/.default"
+	Graph, GraphScope         string // Microsoft Graph base URL and scope
 }
 
 // EndpointsFor returns the hosts and scopes of a cloud.
@@ -38,6 +41,7 @@ func EndpointsFor(c Cloud) (Endpoints, error) {
 		return Endpoints{
 			Flow: "https://api.flow.microsoft.com", PowerApps: "https://api.powerapps.com", BAP: "https://api.bap.microsoft.com",
 			FlowScope: "https://service.flow.microsoft.com//.default", PowerAppsScope: "https://service.powerapps.com//.default",
+			Graph: "https://graph.microsoft.com", GraphScope: "https://graph.microsoft.com/.default",
 		}, nil
 	case USGov:
 		// Uncertain: sources disagree on the GCC audiences (NOTES.md §12.6); these
@@ -46,17 +50,23 @@ func EndpointsFor(c Cloud) (Endpoints, error) {
 		return Endpoints{
 			Flow: "https://gov.api.flow.microsoft.us", PowerApps: "https://gov.api.powerapps.us", BAP: "https://gov.api.bap.microsoft.us",
 			FlowScope: "https://gov.service.flow.microsoft.us//.default", PowerAppsScope: "https://gov.service.powerapps.us//.default",
+			// Uncertain: Microsoft's GCC guidance puts GCC tenants on the global
+			// Graph service; one third-party table lists graph.microsoft.us for
+			// GCC too. Override Graph and GraphScope if the tenant refuses.
+			Graph: "https://graph.microsoft.com", GraphScope: "https://graph.microsoft.com/.default",
 		}, nil
 	case USGovHigh:
 		// Uncertain: as for USGov, the PowerApps audience differs between sources.
 		return Endpoints{
 			Flow: "https://high.api.flow.microsoft.us", PowerApps: "https://high.api.powerapps.us", BAP: "https://high.api.bap.microsoft.us",
 			FlowScope: "https://high.service.flow.microsoft.us//.default", PowerAppsScope: "https://high.service.powerapps.us//.default",
+			Graph: "https://graph.microsoft.us", GraphScope: "https://graph.microsoft.us/.default",
 		}, nil
 	case DoD:
 		return Endpoints{
 			Flow: "https://api.flow.appsplatform.us", PowerApps: "https://api.apps.appsplatform.us", BAP: "https://api.bap.appsplatform.us",
 			FlowScope: "https://service.flow.appsplatform.us//.default", PowerAppsScope: "https://service.apps.appsplatform.us//.default",
+			Graph: "https://dod-graph.microsoft.us", GraphScope: "https://dod-graph.microsoft.us/.default",
 		}, nil
 	case China:
 		// Uncertain: the China Flow host comes from one source and its audience
@@ -65,6 +75,7 @@ func EndpointsFor(c Cloud) (Endpoints, error) {
 		return Endpoints{
 			Flow: "https://api.powerautomate.cn", PowerApps: "https://api.powerapps.cn", BAP: "https://api.bap.partner.microsoftonline.cn",
 			PowerAppsScope: "https://service.powerapps.cn//.default",
+			Graph:          "https://microsoftgraph.chinacloudapi.cn", GraphScope: "https://microsoftgraph.chinacloudapi.cn/.default",
 		}, nil
 	}
 	return Endpoints{}, fmt.Errorf("unknown cloud %q (want one of %s)", string(c), cloudNames())
@@ -89,11 +100,12 @@ func cloudNames() string {
 	return strings.Join(names, ", ")
 }
 
-// WithBaseURL points all three hosts at one server (the emulator serves every
-// path), keeping the scopes. Validate (called by New) rejects a bad URL.
+// WithBaseURL points all hosts, Graph included, at one server (the
+// emulator serves every path), keeping the scopes. Validate (called by New)
+// rejects a bad URL.
 func (e Endpoints) WithBaseURL(u string) Endpoints {
 	u = strings.TrimRight(strings.TrimSpace(u), "/")
-	e.Flow, e.PowerApps, e.BAP = u, u, u
+	e.Flow, e.PowerApps, e.BAP, e.Graph = u, u, u, u
 	return e
 }
 
@@ -110,6 +122,14 @@ func (e Endpoints) Validate() error {
 	}
 	if e.PowerAppsScope == "" {
 		return fmt.Errorf("no token scope for the PowerApps endpoint %s: set one", e.PowerApps)
+	}
+	if e.Graph != "" {
+		if err := ValidateBaseURL(e.Graph); err != nil {
+			return fmt.Errorf("Graph endpoint: %w", err)
+		}
+		if e.GraphScope == "" {
+			return fmt.Errorf("no token scope for the Graph endpoint %s: set one", e.Graph)
+		}
 	}
 	return nil
 }

@@ -13,15 +13,20 @@ func TestEndpointsFor(t *testing.T) {
 		want  Endpoints
 	}{
 		{Public, Endpoints{"https://api.flow.microsoft.com", "https://api.powerapps.com", "https://api.bap.microsoft.com",
-			"https://service.flow.microsoft.com//.default", "https://service.powerapps.com//.default"}},
+			"https://service.flow.microsoft.com//.default", "https://service.powerapps.com//.default",
+			"https://graph.microsoft.com", "https://graph.microsoft.com/.default"}},
 		{USGov, Endpoints{"https://gov.api.flow.microsoft.us", "https://gov.api.powerapps.us", "https://gov.api.bap.microsoft.us",
-			"https://gov.service.flow.microsoft.us//.default", "https://gov.service.powerapps.us//.default"}},
+			"https://gov.service.flow.microsoft.us//.default", "https://gov.service.powerapps.us//.default",
+			"https://graph.microsoft.com", "https://graph.microsoft.com/.default"}},
 		{USGovHigh, Endpoints{"https://high.api.flow.microsoft.us", "https://high.api.powerapps.us", "https://high.api.bap.microsoft.us",
-			"https://high.service.flow.microsoft.us//.default", "https://high.service.powerapps.us//.default"}},
+			"https://high.service.flow.microsoft.us//.default", "https://high.service.powerapps.us//.default",
+			"https://graph.microsoft.us", "https://graph.microsoft.us/.default"}},
 		{DoD, Endpoints{"https://api.flow.appsplatform.us", "https://api.apps.appsplatform.us", "https://api.bap.appsplatform.us",
-			"https://service.flow.appsplatform.us//.default", "https://service.apps.appsplatform.us//.default"}},
+			"https://service.flow.appsplatform.us//.default", "https://service.apps.appsplatform.us//.default",
+			"https://dod-graph.microsoft.us", "https://dod-graph.microsoft.us/.default"}},
 		{China, Endpoints{"https://api.powerautomate.cn", "https://api.powerapps.cn", "https://api.bap.partner.microsoftonline.cn",
-			"", "https://service.powerapps.cn//.default"}},
+			"", "https://service.powerapps.cn//.default",
+			"https://microsoftgraph.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn/.default"}},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.cloud), func(t *testing.T) {
@@ -33,7 +38,7 @@ func TestEndpointsFor(t *testing.T) {
 				t.Errorf("EndpointsFor (-want +got):\n%s", diff)
 			}
 			// Every configured host is one checkURL accepts without configuration.
-			for _, h := range []string{got.Flow, got.PowerApps, got.BAP} {
+			for _, h := range []string{got.Flow, got.PowerApps, got.BAP, got.Graph} {
 				if !isMicrosoftHost(strings.TrimPrefix(h, "https://")) {
 					t.Errorf("%s is not a Microsoft service host", h)
 				}
@@ -75,7 +80,8 @@ func TestParseCloud(t *testing.T) {
 func TestWithBaseURL(t *testing.T) {
 	ep, _ := EndpointsFor(Public)
 	got := ep.WithBaseURL("http://127.0.0.1:8080/")
-	want := Endpoints{"http://127.0.0.1:8080", "http://127.0.0.1:8080", "http://127.0.0.1:8080", ep.FlowScope, ep.PowerAppsScope}
+	want := Endpoints{"http://127.0.0.1:8080", "http://127.0.0.1:8080", "http://127.0.0.1:8080", ep.FlowScope, ep.PowerAppsScope,
+		"http://127.0.0.1:8080", ep.GraphScope}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("WithBaseURL (-want +got):\n%s", diff)
 	}

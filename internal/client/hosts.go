@@ -13,7 +13,10 @@ type endpointHost struct {
 
 func endpointHosts(e Endpoints) ([]endpointHost, error) {
 	var out []endpointHost
-	for _, f := range []struct{ base, scope string }{{e.Flow, e.FlowScope}, {e.PowerApps, e.PowerAppsScope}, {e.BAP, e.PowerAppsScope}} {
+	for _, f := range []struct{ base, scope string }{{e.Flow, e.FlowScope}, {e.PowerApps, e.PowerAppsScope}, {e.BAP, e.PowerAppsScope}, {e.Graph, e.GraphScope}} {
+		if f.base == "" {
+			continue // Graph is optional
+		}
 		u, err := url.Parse(f.base)
 		if err != nil {
 			return nil, fmt.Errorf("endpoint %q: %w", f.base, err)
@@ -34,7 +37,8 @@ var microsoftDomains = []string{
 // microsoftHosts are single hosts outside those domains: PowerApps list
 // nextLinks have been seen on Azure Resource Manager (NOTES.md §2.2).
 // Uncertain: the sovereign ARM hosts are listed by analogy, not observation.
-var microsoftHosts = []string{"management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn"}
+var microsoftHosts = []string{"management.azure.com", "management.usgovcloudapi.net", "management.chinacloudapi.cn",
+	"microsoftgraph.chinacloudapi.cn"}
 
 func isMicrosoftHost(hostname string) bool {
 	h := strings.TrimSuffix(strings.ToLower(hostname), ".")

@@ -16,6 +16,7 @@ const (
 	flowService      service = iota // Flow host, Microsoft.ProcessSimple
 	powerAppsService                // PowerApps host, Microsoft.PowerApps
 	bapService                      // BAP host, Microsoft.BusinessAppPlatform
+	graphService                    // Microsoft Graph, v1.0
 )
 
 func (c *Client) base(s service) (base, provider, scope string) {
@@ -24,6 +25,8 @@ func (c *Client) base(s service) (base, provider, scope string) {
 		return c.ep.PowerApps, "/providers/Microsoft.PowerApps", c.ep.PowerAppsScope
 	case bapService:
 		return c.ep.BAP, "/providers/Microsoft.BusinessAppPlatform", c.ep.PowerAppsScope
+	case graphService:
+		return c.ep.Graph, "/v1.0", c.ep.GraphScope
 	}
 	return c.ep.Flow, "/providers/Microsoft.ProcessSimple", c.ep.FlowScope
 }

@@ -18,6 +18,9 @@ type request struct {
 	body   any // marshalled as JSON; nil: no body
 	safety safety
 	hint   string
+	// unpaced calls skip the identity's pacer: Microsoft Graph counts its
+	// own calls, not against the Power Automate limits the pacer keeps.
+	unpaced bool
 }
 
 // do sends r; decode (may be nil) reads the 2xx body.
@@ -34,7 +37,7 @@ func (c *Client) do(ctx context.Context, r request, decode func([]byte) error) (
 	}
 	return c.exec(ctx, &call{
 		op: r.op, method: r.method, url: u, scope: scope, body: body,
-		safety: r.safety, hint: r.hint, decode: decode,
+		safety: r.safety, hint: r.hint, decode: decode, unpaced: r.unpaced,
 	})
 }
 

@@ -1,9 +1,11 @@
 package client
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"time"
@@ -102,6 +104,48 @@ func shouldRetry(s safety, o outcome) verdict {
 		return ambiguous
 	}
 	return retryBackoff
+}
+
+// TokenInvalidator is an optional TokenSource method: forget a token the
+// service refused (as expired), so that the next Token call for scope
+// fetches a new one instead of handing back a cached copy. Sources that
+// cache by expiry time alone (azidentity does) refresh by themselves once
+// the token is really past its time; this covers a service whose clock is
+// ahead of ours.
+type TokenInvalidator interface {
+	InvalidateToken(scope, token string)
+}
+
+// errNoFreshToken: after a refusal the token source handed back the same
+// token (a static --auth token, or a cache that still trusts it).
+var errNoFreshToken = errors.New("the token source gave the same token again: get a new one (a static token cannot be refreshed)")
+
+// tokenRefused reports a 401 that a fresh token may cure: the token has
+// expired (ExpiredAuthenticationToken, the Power Automate services) or is
+// invalid (InvalidAuthenticationToken, Graph's code for expired tokens too).
+// Other 401s (no token, wrong tenant, wrong audience: AuthenticationFailed,
+// InvalidAuthenticationTokenAudience) would fail again with any token from
+// the same source.
+func tokenRefused(e *api.APIError) bool {
+	return e != nil && e.Status == http.StatusUnauthorized &&
+		(e.Code == api.CodeExpiredAuthenticationToken || e.Code == api.CodeInvalidAuthenticationToken)
+}
+
+// freshToken makes sure the next attempt sends a token other than refused:
+// it asks the source to forget refused when it can, then asks for a token
+// and checks it differs. Tokens are compared, never logged or wrapped.
+func (c *Client) freshToken(ctx context.Context, scope, refused string) error {
+	if inv, ok := c.tokens.(TokenInvalidator); ok {
+		inv.InvalidateToken(scope, refused)
+	}
+	tok, err := c.tokens.Token(ctx, scope)
+	if err != nil {
+		return fmt.Errorf("getting a fresh one failed: %w", err)
+	}
+	if tok == refused {
+		return errNoFreshToken
+	}
+	return nil
 }
 
 // isPermanentTransportError spots failures that no retry can fix.

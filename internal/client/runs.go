@@ -52,6 +52,25 @@ func (c *Client) ListRunsPages(ctx context.Context, env api.EnvName, flow api.Fl
 		"environments", string(env), "flows", string(flow), "runs")
 }
 
+// GetRunOptions shape Get Flow Run.
+type GetRunOptions struct {
+	// Actions asks for the run's top-level action results
+	// ($expand=properties/actions) in Run.Properties.Actions.
+	Actions bool
+}
+
+// GetRun reads one run of a flow, as real clients do after listing runs.
+// An unknown run is an error matching api.ErrRunNotFound (404
+// WorkflowRunNotFound, wrapped in AzureResourceManagerRequestFailed).
+func (c *Client) GetRun(ctx context.Context, env api.EnvName, flow api.FlowName, run string, opts GetRunOptions) (api.Run, error) {
+	q := []param{apiVersion(api.APIVersion)}
+	if opts.Actions {
+		q = append(q, param{"$expand", "properties/actions"})
+	}
+	return get[api.Run](ctx, c, fmt.Sprintf("get run %s of flow %s in env %s", run, flow, env), flowService, q,
+		"environments", string(env), "flows", string(flow), "runs", run)
+}
+
 // CancelRun cancels a running flow run.
 func (c *Client) CancelRun(ctx context.Context, env api.EnvName, flow api.FlowName, run string) error {
 	_, err := c.do(ctx, request{

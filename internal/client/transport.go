@@ -35,6 +35,8 @@ type call struct {
 	// decode reads a 2xx body into the result; it must reset what it fills,
 	// since a retried attempt calls it again. nil: the body is not needed.
 	decode func(body []byte) error
+	// unpaced skips the identity's pacer (Graph calls).
+	unpaced bool
 }
 
 // exec sends c until it succeeds, fails for good, runs out of attempts or
@@ -44,11 +46,12 @@ func (c *Client) exec(ctx context.Context, cl *call) (int, error) {
 		return 0, fmt.Errorf("%s: %w", cl.op, err)
 	}
 	var failures, throttles int
+	refreshed := false
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return 0, fmt.Errorf("%s: %w", cl.op, err)
 		}
-		o, identity, err := c.attempt(ctx, cl, n)
+		o, identity, used, err := c.attempt(ctx, cl, n)
 		if err != nil {
 			return 0, fmt.Errorf("%s: %w", cl.op, err)
 		}
@@ -59,6 +62,18 @@ func (c *Client) exec(ctx context.Context, cl *call) (int, error) {
 		var wait time.Duration
 		switch shouldRetry(cl.safety, o) {
 		case giveUp:
+			if tokenRefused(o.apiErr) && !refreshed {
+				// The service refused the token as expired (or no longer
+				// valid): a 401 applies nothing, so one more attempt with a
+				// fresh token is safe for every call, Create Flow included.
+				refreshed = true
+				if err := c.freshToken(ctx, cl.scope, used); err == nil {
+					c.log.LogAttrs(ctx, slog.LevelDebug, "token refused; retrying once with a fresh one",
+						slog.String("op", redact.String(cl.op)), slog.String("scope", cl.scope), slog.String("code", o.apiErr.Code))
+					continue
+				}
+				return 0, fmt.Errorf("%s: %w (the token for scope %s was refused and %w)", cl.op, cause, cl.scope, err)
+			}
 			if o.apiErr != nil && o.apiErr.Status == http.StatusUnauthorized {
 				// Most often a token for the wrong audience (sovereign
 				// clouds disagree on theirs): say which scope was used.
@@ -76,7 +91,7 @@ func (c *Client) exec(ctx context.Context, cl *call) (int, error) {
 			if wait <= 0 {
 				wait = c.backoff(throttles)
 			}
-			if p := c.pacer(identity); p != nil {
+			if p := c.pacer(identity); p != nil && !cl.unpaced {
 				p.Pause(c.now().Add(wait))
 			}
 		case retryBackoff:
@@ -108,17 +123,18 @@ func (c *Client) ambiguousErr(cl *call, cause error) error {
 
 // attempt sends cl once. A non-nil error ends the call at once (no token,
 // pacer refused, ctx ended); everything else is an outcome for shouldRetry.
-// identity is the caller the token names, for pausing its pacer.
-func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, identity string, err error) {
-	tok, err := c.tokens.Token(ctx, cl.scope)
+// identity is the caller the token names, for pausing its pacer; tok is the
+// token sent (never logged: exec only compares it with a fresh one).
+func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, identity, tok string, err error) {
+	tok, err = c.tokens.Token(ctx, cl.scope)
 	if err != nil {
-		return o, "", fmt.Errorf("get token for %s: %w", cl.scope, err)
+		return o, "", "", fmt.Errorf("get token for %s: %w", cl.scope, err)
 	}
 	identity = identityOf(tok)
 	release := func() {}
-	if p := c.pacer(identity); p != nil {
+	if p := c.pacer(identity); p != nil && !cl.unpaced {
 		if release, err = pace(ctx, p, cl.method != http.MethodGet); err != nil {
-			return o, identity, fmt.Errorf("waiting for the pacer: %w", err)
+			return o, identity, tok, fmt.Errorf("waiting for the pacer: %w", err)
 		}
 		// The slot is held until the response headers arrive (below); the
 		// deferred call covers the returns before the request is sent.
@@ -126,11 +142,11 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 		// The pacer may have held the call for a long time (the write limit
 		// is hourly); ask again so the token sent is a fresh one.
 		if tok, err = c.tokens.Token(ctx, cl.scope); err != nil {
-			return o, identity, fmt.Errorf("get token for %s: %w", cl.scope, err)
+			return o, identity, tok, fmt.Errorf("get token for %s: %w", cl.scope, err)
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return o, identity, err
+		return o, identity, tok, err
 	}
 
 	var body io.Reader
@@ -139,7 +155,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 	}
 	req, err := http.NewRequestWithContext(ctx, cl.method, cl.url.String(), body)
 	if err != nil {
-		return o, identity, fmt.Errorf("build request: %w", err)
+		return o, identity, tok, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
 	req.Header.Set("Accept", "application/json")
@@ -164,9 +180,9 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 		err = transportError(cl.method, cl.url, err)
 		c.logAttempt(ctx, cl, n, 0, start, err)
 		if ctx.Err() != nil {
-			return o, identity, c.ctxEnded(ctx, cl, sent.Load())
+			return o, identity, tok, c.ctxEnded(ctx, cl, sent.Load())
 		}
-		return outcome{err: err, sent: sent.Load(), permanent: isPermanentTransportError(err)}, identity, nil
+		return outcome{err: err, sent: sent.Load(), permanent: isPermanentTransportError(err)}, identity, tok, nil
 	}
 	data, rerr := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	resp.Body.Close()
@@ -178,7 +194,7 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 	}
 	c.logAttempt(ctx, cl, n, resp.StatusCode, start, rerr)
 	if rerr != nil && ctx.Err() != nil {
-		return o, identity, c.ctxEnded(ctx, cl, true)
+		return o, identity, tok, c.ctxEnded(ctx, cl, true)
 	}
 
 	o = outcome{status: resp.StatusCode, sent: true}
@@ -186,16 +202,16 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 		// A short error body still says what failed; decode what arrived.
 		e := api.DecodeError(resp.StatusCode, resp.Header, data, c.now())
 		o.apiErr = e
-		return o, identity, nil
+		return o, identity, tok, nil
 	}
 	if cl.decode == nil {
 		// The status is the answer; a short body loses nothing.
 		o.ok = true
-		return o, identity, nil
+		return o, identity, tok, nil
 	}
 	if rerr != nil {
 		o.err = rerr
-		return o, identity, nil
+		return o, identity, tok, nil
 	}
 	if err := cl.decode(data); err != nil {
 		o.err = fmt.Errorf("decode %d response (%d bytes): %w", resp.StatusCode, len(data), err)
@@ -203,10 +219,10 @@ func (c *Client) attempt(ctx context.Context, cl *call, n int) (o outcome, ident
 		// complete body of the wrong shape will not change.
 		var typeErr *json.UnmarshalTypeError
 		o.permanent = errors.As(err, &typeErr)
-		return o, identity, nil
+		return o, identity, tok, nil
 	}
 	o.ok = true
-	return o, identity, nil
+	return o, identity, tok, nil
 }
 
 // acquirer is a Pacer that can hold a call's slot until the call ends

@@ -196,6 +196,8 @@ func emulatorFixtures(snap *emulator.Snapshot) Fixtures {
 		Connection:     fxConnection,
 		Grantee:        seed.DemoSofia,
 		Group:          seed.DemoFieldStaff,
+
+		ServicePrincipal: seed.DemoBackupSP,
 	}
 }
 

@@ -203,7 +203,7 @@ func TestPacerKeepsClientUnderEmulatorLimits(t *testing.T) {
 	if !ok || len(stats) != 1 {
 		t.Fatalf("stats %+v, want one identity %s", stats, p.identity)
 	}
-	want := emulator.Stats{Calls: int(sent), NonGet: int(writes), Throttled: 0}
+	want := emulator.Stats{Calls: int(sent), NonGet: int(writes), Throttled: 0, Applied: int(writes)}
 	if got != want {
 		t.Errorf("emulator stats %+v, want %+v", got, want)
 	}

@@ -503,6 +503,52 @@ func (s *suite) runsAndTriggers(t *testing.T) {
 			t.Errorf("run %s is not listed", s.fx.RunningRun)
 		}
 	})
+	t.Run("get run", func(t *testing.T) {
+		s.need(t, s.fx.FinishedRun != "", "finished run")
+		ctx := t.Context()
+		listed, err := m.ListRuns(ctx, s.fx.Env, s.fx.RunsFlow, client.ListRunsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want api.Run
+		for _, r := range listed {
+			if strings.EqualFold(r.Name, s.fx.FinishedRun) {
+				want = r
+			}
+		}
+		if want.Name == "" {
+			t.Fatalf("run %s is not listed", s.fx.FinishedRun)
+		}
+		got, err := m.GetRun(ctx, s.fx.Env, s.fx.RunsFlow, s.fx.FinishedRun, client.GetRunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.EqualFold(got.Name, want.Name) || got.ID != want.ID || got.Properties.Status != want.Properties.Status ||
+			got.Properties.StartTime != want.Properties.StartTime || got.Properties.EndTime != want.Properties.EndTime {
+			t.Errorf("GetRun = %s %s %s %s..%s; the list has %s %s %s %s..%s", got.Name, got.ID, got.Properties.Status,
+				got.Properties.StartTime, got.Properties.EndTime, want.Name, want.ID, want.Properties.Status,
+				want.Properties.StartTime, want.Properties.EndTime)
+		}
+		if len(got.Properties.Actions) != 0 {
+			t.Errorf("GetRun without $expand has %d actions, want none", len(got.Properties.Actions))
+		}
+		exp, err := m.GetRun(ctx, s.fx.Env, s.fx.RunsFlow, s.fx.FinishedRun, client.GetRunOptions{Actions: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(exp.Properties.Actions) == 0 {
+			t.Fatal("GetRun with $expand=properties/actions has no actions")
+		}
+		for name, a := range exp.Properties.Actions {
+			if name == "" || a.Status == "" {
+				t.Errorf("action %q has no status: %+v", name, a)
+			}
+		}
+		wantErr(t, func() error {
+			_, err := m.GetRun(ctx, s.fx.Env, s.fx.RunsFlow, "08584000000000000000000000000CU00", client.GetRunOptions{})
+			return err
+		}(), api.ErrRunNotFound)
+	})
 	t.Run("runs by status", func(t *testing.T) {
 		rs, err := m.ListRuns(t.Context(), s.fx.Env, s.fx.RunsFlow, client.ListRunsOptions{Status: "Succeeded"})
 		if err != nil {

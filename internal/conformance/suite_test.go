@@ -121,6 +121,9 @@ type Fixtures struct {
 	// Grantee is a user and Group a group of the tenant, other than the
 	// maker, to share flows with.
 	Grantee, Group api.PrincipalID
+	// ServicePrincipal is a service principal of the tenant (principal
+	// lookups).
+	ServicePrincipal api.PrincipalID
 }
 
 // RunSuite runs every operation of CONTRACT.md's table through the client
@@ -143,6 +146,7 @@ func RunSuite(t *testing.T, tg Target) {
 	t.Run("RunsAndTriggers", s.runsAndTriggers)
 	t.Run("Connectors", s.connectors)
 	t.Run("Connections", s.connections)
+	t.Run("Principals", s.principals)
 	t.Run("AccessErrors", s.accessErrors)
 	t.Run("ErrorShapes", s.errorShapes)
 	t.Run("Writes", s.writes)

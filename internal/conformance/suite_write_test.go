@@ -578,7 +578,25 @@ func (s *suite) deleteRestore(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the maker cannot read the restored flow: %v", err)
 		}
+		if !strings.EqualFold(string(got.Name), string(f.Name)) {
+			t.Errorf("restored flow has name %s, want the same id %s", got.Name, f.Name)
+		}
+		if f.Properties.State != api.StateStarted {
+			t.Errorf("the deleted flow was %q; the check needs a Started one to see Restore stop it", f.Properties.State)
+		}
 		sameJSON(t, "restored definition", f.Properties.Definition, got.Properties.Definition)
+		sameJSON(t, "restored connection references", f.Properties.ConnectionReferences, got.Properties.ConnectionReferences)
+	})
+	t.Run("solution flow has no recycle bin", func(t *testing.T) {
+		s.need(t, s.fx.SolutionFlow != "", "solution flow")
+		if deleted, err := a.DeleteFlow(ctx, s.fx.Env, s.fx.SolutionFlow, true); err != nil || !deleted {
+			t.Fatalf("admin DeleteFlow(solution flow) = %v, %v; want true, nil", deleted, err)
+		}
+		wantErr(t, a.RestoreFlow(ctx, s.fx.Env, s.fx.SolutionFlow), api.ErrFlowNotFound)
+		_, all := adminList(t)
+		if hasFlow(all, s.fx.SolutionFlow) {
+			t.Error("a deleted solution flow is listed with include=softDeletedFlows; solution flows are deleted for good")
+		}
 	})
 	t.Run("delete as admin", func(t *testing.T) {
 		g := s.createFlow(t, api.StateStopped)
@@ -602,7 +620,22 @@ func (s *suite) restorePastRetention(t *testing.T) {
 	if deleted, err := m.DeleteFlow(ctx, s.fx.Env, f.Name, false); err != nil || !deleted {
 		t.Fatalf("DeleteFlow = %v, %v", deleted, err)
 	}
-	if err := ctl.Advance(ctx, retention+24*time.Hour); err != nil {
+	// A day short of retention the flow can still come back; the clock
+	// moves, tokens stay valid (they follow the wall clock).
+	g := s.createFlow(t, api.StateStarted)
+	if deleted, err := m.DeleteFlow(ctx, s.fx.Env, g.Name, false); err != nil || !deleted {
+		t.Fatalf("DeleteFlow = %v, %v", deleted, err)
+	}
+	if err := ctl.Advance(ctx, retention-24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.RestoreFlow(ctx, s.fx.Env, g.Name); err != nil {
+		t.Fatalf("restore within retention, after %v: %v", retention-24*time.Hour, err)
+	}
+	if got := s.flowState(t, g.Name); got != api.StateStopped {
+		t.Errorf("restored flow state %q, want %q", got, api.StateStopped)
+	}
+	if err := ctl.Advance(ctx, 48*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, a.RestoreFlow(ctx, s.fx.Env, f.Name), api.ErrFlowNotFound)

@@ -30,11 +30,14 @@ type logEntry struct {
 }
 
 // Stats counts one identity's calls: Calls admitted by the throttle
-// (NonGet of them were writes) and Throttled refused.
+// (NonGet of them were writes), Throttled refused, and Applied the writes
+// whose operation answered 2xx (what OnWrite reports; a write refused with
+// 400 counts in NonGet, not here).
 type Stats struct {
 	Calls     int `json:"calls"`
 	NonGet    int `json:"nonGet"`
 	Throttled int `json:"throttled"`
+	Applied   int `json:"applied"`
 }
 
 // bookkeeper holds the request log and per-identity counts under its own
@@ -81,6 +84,18 @@ func (b *bookkeeper) count(identity string, write, throttled bool) {
 	default:
 		s.Calls++
 	}
+}
+
+// applied counts a write the operation applied.
+func (b *bookkeeper) applied(identity string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.stats[identity]
+	if s == nil {
+		s = &Stats{}
+		b.stats[identity] = s
+	}
+	s.Applied++
 }
 
 // entries returns the log oldest first.

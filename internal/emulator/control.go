@@ -14,7 +14,7 @@ import (
 // controlPaths documents the control surface (also served at GET /_emulator).
 var controlPaths = []string{
 	"GET /_emulator/requests?limit=N: request log, oldest first (query values other than api-version, $top, $filter, include, $expand, $select, includeFlowDefinition are redacted)",
-	"GET /_emulator/stats: per identity {calls, nonGet, throttled}",
+	"GET /_emulator/stats: per identity {calls, nonGet, throttled, applied}",
 	"GET /_emulator/state: the state as a Snapshot",
 	"POST /_emulator/reset[?empty=true]: back to the last loaded snapshot (or empty); clears log, stats, throttle windows and fault counters",
 	"POST /_emulator/seed?name=<seed> or POST /_emulator/seed with a Snapshot body: load a snapshot",
@@ -23,7 +23,7 @@ var controlPaths = []string{
 	"GET /_emulator/faults: fault rules with seen/fired counts",
 	"POST /_emulator/faults?spec=<spec> (or the spec as body): replace the fault rules",
 	"DELETE /_emulator/faults: remove all fault rules",
-	"POST /_emulator/token?principal=<object id>[&audience=<aud>]: mint an access token",
+	"POST /_emulator/token?principal=<object id>[&audience=<aud>][&ttl=<duration>]: mint an access token (exp checked against the wall clock; a negative ttl mints an expired one)",
 }
 
 func badControl(format string, args ...any) *response {
@@ -103,7 +103,9 @@ func (s *Server) control(r *http.Request) *response {
 		if err != nil || d < 0 {
 			return badControl("by=%q: want a non-negative duration such as 72h", q.Get("by"))
 		}
-		s.Advance(d)
+		if err := s.Advance(d); err != nil {
+			return badControl("%v", err)
+		}
 		if err := s.persist(); err != nil {
 			return errResp(http.StatusInternalServerError, api.CodeInternalServerError, "persist: %v", err)
 		}
@@ -113,22 +115,31 @@ func (s *Server) control(r *http.Request) *response {
 		case http.MethodGet:
 			return jsonResp(http.StatusOK, s.faults.status())
 		case http.MethodDelete:
-			_ = s.faults.set(FaultConfig{})
+			_ = s.SetFaults(FaultConfig{})
 			return jsonResp(http.StatusOK, s.faults.status())
 		case http.MethodPost:
-			spec := q.Get("spec")
-			if spec == "" {
-				b, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-				if err != nil {
-					return badControl("read fault spec: %v", err)
+			spec, inQuery := q["spec"]
+			var text string
+			if inQuery {
+				if len(spec) != 1 {
+					return badControl("give the fault spec once, in ?spec= or as the body")
 				}
-				spec = strings.TrimSpace(string(b))
+				text = spec[0]
+			} else {
+				b, resp := readLimited(r.Body, MaxFaultSpec, "fault spec")
+				if resp != nil {
+					return resp
+				}
+				text = strings.TrimSpace(string(b))
 			}
-			cfg, err := ParseFaults(spec)
+			if len(text) > MaxFaultSpec {
+				return tooLarge("fault spec", MaxFaultSpec)
+			}
+			cfg, err := ParseFaults(text)
 			if err != nil {
 				return badControl("%v", err)
 			}
-			if err := s.faults.set(cfg); err != nil {
+			if err := s.SetFaults(cfg); err != nil {
 				return badControl("%v", err)
 			}
 			return jsonResp(http.StatusOK, s.faults.status())
@@ -138,13 +149,39 @@ func (s *Server) control(r *http.Request) *response {
 		if m := method(http.MethodPost); m != nil {
 			return m
 		}
-		tok, err := s.MintToken(api.PrincipalID(q.Get("principal")), q.Get("audience"))
+		ttl := DefaultTokenTTL
+		if v := q.Get("ttl"); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil {
+				return badControl("ttl=%q: want a duration such as 1h, or a negative one such as -1h for an expired token", v)
+			}
+			ttl = d
+		}
+		tok, err := s.MintTokenTTL(api.PrincipalID(q.Get("principal")), q.Get("audience"), ttl)
 		if err != nil {
 			return badControl("%v", err)
 		}
-		return jsonResp(http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": 3600})
+		return jsonResp(http.StatusOK, map[string]any{"access_token": tok, "token_type": "Bearer", "expires_in": int64(ttl / time.Second)})
 	}
 	return errResp(http.StatusNotFound, "NotFound", "No control operation at %s; GET /_emulator lists them.", r.URL.Path)
+}
+
+// readLimited reads a control body of at most limit bytes; a longer one is
+// 413, never cut to the limit.
+func readLimited(body io.Reader, limit int64, what string) ([]byte, *response) {
+	b, err := io.ReadAll(io.LimitReader(body, limit+1))
+	if err != nil {
+		return nil, badControl("read %s: %v", what, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, tooLarge(what, limit)
+	}
+	return b, nil
+}
+
+func tooLarge(what string, limit int64) *response {
+	return errResp(http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
+		"The %s is larger than the emulator's limit of %d bytes: nothing was changed. Load large states with --state or --load, or raise Options.MaxSeedBytes.", what, limit)
 }
 
 func (s *Server) seed(r *http.Request, name string) *response {
@@ -158,9 +195,12 @@ func (s *Server) seed(r *http.Request, name string) *response {
 			return badControl("seed %q: %v", name, err)
 		}
 	} else {
+		b, resp := readLimited(r.Body, s.opts.MaxSeedBytes, "snapshot body")
+		if resp != nil {
+			return resp
+		}
 		snap = &Snapshot{}
-		dec := json.NewDecoder(io.LimitReader(r.Body, 256<<20))
-		if err := dec.Decode(snap); err != nil {
+		if err := json.Unmarshal(b, snap); err != nil {
 			return badControl("decode snapshot body: %v", err)
 		}
 	}
@@ -206,6 +246,7 @@ func (s *Server) reset(toEmpty bool) error {
 	s.mu.Unlock()
 	s.throttle.reset()
 	s.book.reset()
+	s.writes.Store(0)
 	s.faults.mu.Lock()
 	cfg := s.faults.cfg
 	s.faults.mu.Unlock()

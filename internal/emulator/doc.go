@@ -31,7 +31,8 @@
 //	                                        other than api-version, $top, $filter,
 //	                                        include, $expand, $select and
 //	                                        includeFlowDefinition are redacted
-//	GET    /_emulator/stats                 {"identities":{id:{calls,nonGet,throttled}}}
+//	GET    /_emulator/stats                 {"identities":{id:{calls,nonGet,throttled,applied}}}
+//	                                        (applied: writes answered 2xx, as OnWrite sees them)
 //	GET    /_emulator/state                 the state as a Snapshot
 //	POST   /_emulator/reset[?empty=true]    back to the last loaded snapshot (or empty);
 //	                                        clears log, stats, throttle windows and
@@ -44,8 +45,9 @@
 //	POST   /_emulator/faults?spec=…         replace the rules (spec as in ParseFaults;
 //	                                        also accepted as the body)
 //	DELETE /_emulator/faults                remove all rules
-//	POST   /_emulator/token?principal=<id>[&audience=<aud>]
-//	                                        {"access_token":…} for a user or service principal
+//	POST   /_emulator/token?principal=<id>[&audience=<aud>][&ttl=1h]
+//	                                        {"access_token":…} for a user or service principal;
+//	                                        a negative ttl mints an expired token
 //
 // Entra paths (/{tenant}/oauth2/…, /{tenant}/v2.0/…, /{tenant}/.well-known/…,
 // /{tenant}/discovery/…) go to the handler set with SetIdentityHandler.

@@ -1,9 +1,12 @@
 package emulator
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -33,14 +36,29 @@ const (
 )
 
 // FaultRule injects one kind of fault into matching API requests with
-// probability P (1 when zero). Method and Path (a substring) narrow the
-// requests; Count > 0 limits the rule to the first Count matching requests.
+// probability P (1 when zero). Method, Path (a substring) and Op narrow the
+// requests.
+//
+// Which of the matching requests the rule may hit:
+//   - neither Nth nor Count: every one;
+//   - Count only: the first Count;
+//   - Nth: the Nth (counting from 1), and with Count the Count requests
+//     from the Nth on (Nth=3, Count=2: the third and the fourth).
+//
+// The after-write kinds (5xx-after-write, reset-after-write) count only
+// writes the operation applied (answered 2xx): "5xx-after-write:op=create:nth=1"
+// is the first Create Flow that created a flow, whatever failed before it.
 type FaultRule struct {
 	Kind   string  `json:"kind"`
 	P      float64 `json:"p,omitempty"`
 	Method string  `json:"method,omitempty"`
 	Path   string  `json:"path,omitempty"`
-	Count  int     `json:"count,omitempty"`
+	// Op names an operation (OpNames: create, update, delete, get, list,
+	// start, stop, modify-permissions, …) or a class: OpRead (every GET) or
+	// OpWrite (every other method).
+	Op    string `json:"op,omitempty"`
+	Nth   int    `json:"nth,omitempty"`
+	Count int    `json:"count,omitempty"`
 	// RetryAfter is the 429's Retry-After in seconds (1 when zero);
 	// RetryAfterDate sends it as an HTTP date instead.
 	RetryAfter     int  `json:"retryAfter,omitempty"`
@@ -61,19 +79,55 @@ type FaultConfig struct {
 // maxDelay bounds the slow kind: latency, not a hang.
 const maxDelay = 30 * time.Second
 
+// MaxFaultSpec bounds a fault spec's length (flag, control path body or
+// query): a longer one is refused, never cut.
+const MaxFaultSpec = 64 << 10
+
+// Operation classes FaultRule.Op accepts besides the operation names.
+const (
+	OpRead  = "read"  // every GET
+	OpWrite = "write" // every non-GET call
+)
+
+// OpNames lists the operation names FaultRule.Op accepts, sorted, classes
+// included.
+func OpNames() []string {
+	seen := map[string]bool{OpRead: true, OpWrite: true, graphOp: true}
+	for _, rt := range routes {
+		seen[rt.op] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
 // ParseFaults reads a flag such as
 //
 //	seed=42,429:p=0.2:retry-after=3,5xx:p=0.05,5xx-after-write:p=0.05,reset:p=0.02,slow:p=0.1:delay=300ms,truncate:p=0.02
 //
 // Rules are comma-separated: a kind, then colon-separated options p=,
-// method=, path=, count=, retry-after=N, retry-after-date[=N], status=N,
-// delay=<duration>. "seed=N" sets the seed. An empty spec is no faults.
+// method=, path=, op=, nth=, count=, retry-after=N, retry-after-date[=N],
+// status=N, delay=<duration>. "seed=N" sets the seed. Targeted rules name
+// an operation and the call to hit:
+//
+//	5xx-after-write:op=create:nth=1       the first Create Flow is applied, then answered 502
+//	429:op=write:count=20:retry-after=1   the first 20 non-GET calls are refused with 429
+//	reset:op=modify-permissions:nth=3     the third modifyPermissions call is dropped unapplied
+//
+// An empty spec, an empty item or a spec over MaxFaultSpec bytes is an
+// error: removing every rule is its own request (DELETE /_emulator/faults,
+// or Server.SetFaults with a zero FaultConfig), never the result of a
+// missing value.
 func ParseFaults(spec string) (FaultConfig, error) {
 	var cfg FaultConfig
-	for _, item := range strings.Split(spec, ",") {
+	if len(spec) > MaxFaultSpec {
+		return FaultConfig{}, fmt.Errorf("fault spec of %d bytes is over the limit of %d", len(spec), MaxFaultSpec)
+	}
+	if strings.TrimSpace(spec) == "" {
+		return FaultConfig{}, errors.New("empty fault spec: name at least seed=N or one rule such as 5xx:p=0.1 (to remove all rules, DELETE /_emulator/faults)")
+	}
+	for i, item := range strings.Split(spec, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {
-			continue
+			return FaultConfig{}, fmt.Errorf("fault spec item %d is empty (a stray comma?)", i+1)
 		}
 		if v, ok := strings.CutPrefix(item, "seed="); ok {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -95,6 +149,10 @@ func ParseFaults(spec string) (FaultConfig, error) {
 				rule.Method = strings.ToUpper(v)
 			case "path":
 				rule.Path = v
+			case "op":
+				rule.Op = strings.ToLower(v)
+			case "nth":
+				rule.Nth, err = strconv.Atoi(v)
 			case "count":
 				rule.Count, err = strconv.Atoi(v)
 			case "retry-after":
@@ -133,8 +191,14 @@ func (c FaultConfig) validate() error {
 		if r.P < 0 || r.P > 1 {
 			return fmt.Errorf("fault rule %d (%s): p=%v not in [0,1]", i, r.Kind, r.P)
 		}
-		if r.Count < 0 || r.RetryAfter < 0 {
-			return fmt.Errorf("fault rule %d (%s): count and retry-after must not be negative", i, r.Kind)
+		if r.Count < 0 || r.Nth < 0 || r.RetryAfter < 0 {
+			return fmt.Errorf("fault rule %d (%s): nth, count and retry-after must not be negative", i, r.Kind)
+		}
+		if r.Op != "" && !slices.Contains(OpNames(), r.Op) {
+			return fmt.Errorf("fault rule %d (%s): unknown op %q: want one of %s", i, r.Kind, r.Op, strings.Join(OpNames(), ", "))
+		}
+		if r.afterWrite() && (r.Op == OpRead || r.Method == http.MethodGet) {
+			return fmt.Errorf("fault rule %d (%s): after-write faults hit writes only, not reads", i, r.Kind)
 		}
 		if r.Status != 0 && (r.Status < 500 || r.Status > 599) {
 			return fmt.Errorf("fault rule %d (%s): status %d is not a 5xx", i, r.Kind, r.Status)
@@ -162,6 +226,12 @@ func (c FaultConfig) String() string {
 		}
 		if r.Path != "" {
 			s += ":path=" + r.Path
+		}
+		if r.Op != "" {
+			s += ":op=" + r.Op
+		}
+		if r.Nth != 0 {
+			s += ":nth=" + strconv.Itoa(r.Nth)
 		}
 		if r.Count != 0 {
 			s += ":count=" + strconv.Itoa(r.Count)
@@ -192,14 +262,49 @@ func (r *FaultRule) before() bool {
 	return r.Kind == Fault429 || r.Kind == Fault5xx || r.Kind == FaultReset
 }
 
-func (r *FaultRule) matches(method, path string) bool {
-	if r.afterWrite() && method == http.MethodGet {
+// target is what a rule is matched against: the request and the operation
+// its path names ("" for a path no operation serves).
+type target struct {
+	method, path, op string
+}
+
+func (r *FaultRule) matches(t target) bool {
+	if r.afterWrite() && t.method == http.MethodGet {
 		return false
 	}
-	if r.Method != "" && !strings.EqualFold(r.Method, method) {
+	if r.Method != "" && !strings.EqualFold(r.Method, t.method) {
 		return false
 	}
-	return r.Path == "" || strings.Contains(lower(path), lower(r.Path))
+	switch r.Op {
+	case "":
+	case OpRead:
+		if t.method != http.MethodGet {
+			return false
+		}
+	case OpWrite:
+		if t.method == http.MethodGet {
+			return false
+		}
+	default:
+		if r.Op != t.op {
+			return false
+		}
+	}
+	return r.Path == "" || strings.Contains(lower(t.path), lower(r.Path))
+}
+
+// inWindow reports whether the seen-th matching request (from 1) is one the
+// rule may hit.
+func (r *FaultRule) inWindow(seen int) bool {
+	first := max(r.Nth, 1)
+	if seen < first {
+		return false
+	}
+	count := r.Count
+	if r.Nth > 0 && count == 0 {
+		count = 1
+	}
+	return count == 0 || seen < first+count
 }
 
 // faultInjector draws decisions from a PCG seeded by the config. Every
@@ -234,19 +339,22 @@ func (f *faultInjector) set(cfg FaultConfig) error {
 	return nil
 }
 
-// decide returns the fault for a request, nil for none.
-func (f *faultInjector) decide(method, path string) *FaultRule {
+// decide returns the fault for a request, nil for none. Before the
+// operation runs it considers every kind but the after-write ones (applied
+// true is for after the operation, and considers only those), so that an
+// after-write rule counts applied writes, not attempts.
+func (f *faultInjector) decide(t target, applied bool) *FaultRule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for i := range f.cfg.Rules {
 		r := &f.cfg.Rules[i]
-		if !r.matches(method, path) {
-			continue
-		}
-		if r.Count > 0 && f.seen[i] >= r.Count {
+		if r.afterWrite() != applied || !r.matches(t) {
 			continue
 		}
 		f.seen[i]++
+		if !r.inWindow(f.seen[i]) {
+			continue
+		}
 		p := r.P
 		if p == 0 {
 			p = 1
@@ -256,6 +364,16 @@ func (f *faultInjector) decide(method, path string) *FaultRule {
 			rule := *r
 			return &rule
 		}
+	}
+	return nil
+}
+
+// SetFaults replaces the fault rules and restarts their counters and the
+// seeded generator, as POST /_emulator/faults does; a zero FaultConfig
+// removes every rule (DELETE /_emulator/faults). Safe while requests run.
+func (s *Server) SetFaults(cfg FaultConfig) error {
+	if err := s.faults.set(cfg); err != nil {
+		return fmt.Errorf("set emulator faults: %w", err)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +20,18 @@ func TestParseFaults(t *testing.T) {
 		want    emulator.FaultConfig
 		wantErr bool
 	}{
-		{spec: "", want: emulator.FaultConfig{}},
+		{spec: "seed=5", want: emulator.FaultConfig{Seed: 5}},
+		{spec: "5xx-after-write:op=create:nth=1,429:op=write:count=20:retry-after=1", want: emulator.FaultConfig{Rules: []emulator.FaultRule{
+			{Kind: "5xx-after-write", Op: "create", Nth: 1}, {Kind: "429", Op: "write", Count: 20, RetryAfter: 1}}}},
+		{spec: "reset:op=MODIFY-PERMISSIONS:nth=3:count=2", want: emulator.FaultConfig{Rules: []emulator.FaultRule{
+			{Kind: "reset", Op: "modify-permissions", Nth: 3, Count: 2}}}},
+		{spec: "", wantErr: true},
+		{spec: "   ", wantErr: true},
+		{spec: "5xx,,429", wantErr: true},
+		{spec: "5xx:op=frobnicate", wantErr: true},
+		{spec: "5xx:nth=-1", wantErr: true},
+		{spec: "5xx-after-write:op=read", wantErr: true},
+		{spec: "5xx:path=" + strings.Repeat("x", emulator.MaxFaultSpec), wantErr: true},
 		{spec: "seed=42,429:p=0.2:retry-after=3,5xx:p=0.05,5xx-after-write:p=0.05,reset:p=0.02,slow:p=0.1:delay=300ms,truncate:p=0.02", want: emulator.FaultConfig{
 			Seed: 42,
 			Rules: []emulator.FaultRule{

@@ -192,12 +192,20 @@ type env struct {
 	s     *emulator.Server
 	hs    *httptest.Server
 	clock *emulator.ManualClock
+	// tokens is the clock token lifetimes are checked against: stopped at
+	// t0 and apart from clock, as the wall clock is apart from the
+	// emulator's in real use.
+	tokens *emulator.ManualClock
 }
 
 func newEnv(t *testing.T, opts emulator.Options) *env {
 	t.Helper()
 	clock := emulator.NewManualClock(t0)
 	opts.Clock = clock
+	tokens := emulator.NewManualClock(t0)
+	if opts.TokenClock == nil {
+		opts.TokenClock = tokens
+	}
 	if opts.Throttle == (emulator.ThrottleConfig{}) {
 		opts.Throttle.Profile = emulator.ProfileOff
 	}
@@ -210,7 +218,7 @@ func newEnv(t *testing.T, opts emulator.Options) *env {
 	}
 	hs := httptest.NewServer(s)
 	t.Cleanup(hs.Close)
-	return &env{t: t, s: s, hs: hs, clock: clock}
+	return &env{t: t, s: s, hs: hs, clock: clock, tokens: tokens}
 }
 
 // tok mints a token for a principal with the audience fitting path.

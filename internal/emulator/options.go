@@ -11,6 +11,11 @@ import (
 type Options struct {
 	// Clock drives every time the emulator reads; nil means the wall clock.
 	Clock Clock
+	// TokenClock is what access tokens' exp and nbf are checked against (with
+	// TokenSkew) and what MintToken stamps them with; nil means the wall
+	// clock. It is not Clock: tokens minted by other tools carry real times,
+	// which a simulated clock moved days ahead would refuse.
+	TokenClock Clock
 	// Throttle configures the per-identity rate limits (CONTRACT decision 5).
 	Throttle ThrottleConfig
 	// Faults are injected into API answers (never into control paths).
@@ -22,6 +27,9 @@ type Options struct {
 	// StateFile, when set, is loaded by New if it exists and rewritten
 	// (atomically) after every successful mutation.
 	StateFile string
+	// MaxSeedBytes bounds the snapshot body of POST /_emulator/seed; a
+	// larger one is refused with 413 (default 256 MiB).
+	MaxSeedBytes int64
 	// Seeds resolves POST /_emulator/seed?name=… to a snapshot.
 	Seeds func(name string) (*Snapshot, error)
 	// Logger receives operational messages; nil discards them.
@@ -81,8 +89,17 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Clock == nil {
 		o.Clock = wallClock{}
 	}
+	if o.TokenClock == nil {
+		o.TokenClock = wallClock{}
+	}
 	if o.PageSize == 0 {
 		o.PageSize = 50
+	}
+	if o.MaxSeedBytes == 0 {
+		o.MaxSeedBytes = 256 << 20
+	}
+	if o.MaxSeedBytes < 0 {
+		return o, fmt.Errorf("max seed bytes %d: want a positive size", o.MaxSeedBytes)
 	}
 	if o.MaxPageSize == 0 {
 		o.MaxPageSize = 250

@@ -38,6 +38,9 @@ var (
 
 // route is one operation of CONTRACT.md's table.
 type route struct {
+	// op names the operation for targeted faults (FaultRule.Op); routes of
+	// one operation in both scopes share it.
+	op       string
 	provider string
 	method   string
 	segs     []string // literal segments, or {env} {flow} {trigger} {run} {api} {conn}
@@ -49,8 +52,8 @@ type route struct {
 	handle    func(*Server, *call) *response
 }
 
-func r(provider, method, path string, sc scope, versions []string, h func(*Server, *call) *response) route {
-	return route{provider: provider, method: method, segs: strings.Split(path, "/"), scopes: sc, versions: versions, handle: h}
+func r(op, provider, method, path string, sc scope, versions []string, h func(*Server, *call) *response) route {
+	return route{op: op, provider: provider, method: method, segs: strings.Split(path, "/"), scopes: sc, versions: versions, handle: h}
 }
 
 // routes is the whole API surface. Order does not matter: no two routes
@@ -58,35 +61,43 @@ func r(provider, method, path string, sc scope, versions []string, h func(*Serve
 var routes = func() []route {
 	pa := func(rt route) route { rt.envFilter = true; return rt }
 	return []route{
-		r(provFlow, http.MethodGet, "environments", userScope, v2016, (*Server).listEnvironments),
-		r(provFlow, http.MethodGet, "environments/{env}", userScope, v2016, (*Server).getEnvironment),
-		r(provFlow, http.MethodGet, "environments/{env}/flows", userScope, v2016, (*Server).listMyFlows),
-		r(provFlow, http.MethodPost, "environments/{env}/flows", userScope, v2016, (*Server).createFlow),
-		r(provFlow, http.MethodGet, "environments/{env}/v2/flows", adminScope, v2016, (*Server).listFlowsAsAdmin),
-		r(provFlow, http.MethodGet, "environments/{env}/flows/{flow}", bothScopes, v2016, (*Server).getFlow),
-		r(provFlow, http.MethodPatch, "environments/{env}/flows/{flow}", userScope, v2016, (*Server).updateFlow),
-		r(provFlow, http.MethodDelete, "environments/{env}/flows/{flow}", bothScopes, v2016, (*Server).deleteFlow),
-		r(provFlow, http.MethodPost, "environments/{env}/flows/{flow}/start", bothScopes, v2016, (*Server).startFlow),
-		r(provFlow, http.MethodPost, "environments/{env}/flows/{flow}/stop", bothScopes, v2016, (*Server).stopFlow),
-		r(provFlow, http.MethodPost, "environments/{env}/flows/{flow}/restore", adminScope, v2016, (*Server).restoreFlow),
-		r(provFlow, http.MethodGet, "environments/{env}/flows/{flow}/permissions", bothScopes, v2016, (*Server).listPermissions),
-		r(provFlow, http.MethodGet, "environments/{env}/flows/{flow}/owners", bothScopes, v2016Or2017, (*Server).listPermissions),
-		r(provFlow, http.MethodPost, "environments/{env}/flows/{flow}/modifyPermissions", bothScopes, v2016, (*Server).modifyPermissions),
-		r(provFlow, http.MethodPost, "environments/{env}/flows/{flow}/triggers/{trigger}/listCallbackUrl", userScope, v2016, (*Server).listCallbackURL),
-		r(provFlow, http.MethodGet, "environments/{env}/flows/{flow}/triggers", bothScopes, v2016, (*Server).listTriggers),
-		r(provFlow, http.MethodPost, "environments/{env}/flows/{flow}/triggers/{trigger}/histories/{run}/resubmit", userScope, v2016, (*Server).resubmitRun),
-		r(provFlow, http.MethodGet, "environments/{env}/flows/{flow}/runs", bothScopes, v2016, (*Server).listRuns),
-		r(provFlow, http.MethodPost, "environments/{env}/flows/{flow}/runs/{run}/cancel", userScope, v2016, (*Server).cancelRun),
+		r("envs", provFlow, http.MethodGet, "environments", userScope, v2016, (*Server).listEnvironments),
+		r("env", provFlow, http.MethodGet, "environments/{env}", userScope, v2016, (*Server).getEnvironment),
+		r("list", provFlow, http.MethodGet, "environments/{env}/flows", userScope, v2016, (*Server).listMyFlows),
+		r("create", provFlow, http.MethodPost, "environments/{env}/flows", userScope, v2016, (*Server).createFlow),
+		r("list", provFlow, http.MethodGet, "environments/{env}/v2/flows", adminScope, v2016, (*Server).listFlowsAsAdmin),
+		r("get", provFlow, http.MethodGet, "environments/{env}/flows/{flow}", bothScopes, v2016, (*Server).getFlow),
+		r("update", provFlow, http.MethodPatch, "environments/{env}/flows/{flow}", userScope, v2016, (*Server).updateFlow),
+		r("delete", provFlow, http.MethodDelete, "environments/{env}/flows/{flow}", bothScopes, v2016, (*Server).deleteFlow),
+		r("start", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/start", bothScopes, v2016, (*Server).startFlow),
+		r("stop", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/stop", bothScopes, v2016, (*Server).stopFlow),
+		r("restore", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/restore", adminScope, v2016, (*Server).restoreFlow),
+		r("permissions", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/permissions", bothScopes, v2016, (*Server).listPermissions),
+		r("permissions", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/owners", bothScopes, v2016Or2017, (*Server).listPermissions),
+		r("modify-permissions", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/modifyPermissions", bothScopes, v2016, (*Server).modifyPermissions),
+		r("callback-url", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/triggers/{trigger}/listCallbackUrl", userScope, v2016, (*Server).listCallbackURL),
+		r("triggers", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/triggers", bothScopes, v2016, (*Server).listTriggers),
+		r("resubmit", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/triggers/{trigger}/histories/{run}/resubmit", userScope, v2016, (*Server).resubmitRun),
+		r("runs", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/runs", bothScopes, v2016, (*Server).listRuns),
+		r("run", provFlow, http.MethodGet, "environments/{env}/flows/{flow}/runs/{run}", bothScopes, v2016, (*Server).getRun),
+		r("cancel-run", provFlow, http.MethodPost, "environments/{env}/flows/{flow}/runs/{run}/cancel", userScope, v2016, (*Server).cancelRun),
 
-		r(provBAP, http.MethodGet, "environments", adminScope, v2016Or2020, (*Server).listEnvironmentsBAP),
+		r("envs", provBAP, http.MethodGet, "environments", adminScope, v2016Or2020, (*Server).listEnvironmentsBAP),
 
-		pa(r(provPowerApps, http.MethodGet, "apis", userScope, v2016, (*Server).listConnectors)),
-		pa(r(provPowerApps, http.MethodGet, "apis/{api}", userScope, v2016, (*Server).getConnector)),
-		pa(r(provPowerApps, http.MethodGet, "connections", userScope, v2016, (*Server).listMyConnections)),
-		pa(r(provPowerApps, http.MethodPut, "apis/{api}/connections/{conn}", userScope, v2016Or2021, (*Server).createConnection)),
-		r(provPowerApps, http.MethodGet, "environments/{env}/connections", adminScope, v2016, (*Server).listConnectionsAsAdmin),
+		pa(r("connectors", provPowerApps, http.MethodGet, "apis", userScope, v2016, (*Server).listConnectors)),
+		pa(r("connector", provPowerApps, http.MethodGet, "apis/{api}", userScope, v2016, (*Server).getConnector)),
+		pa(r("connections", provPowerApps, http.MethodGet, "connections", userScope, v2016, (*Server).listMyConnections)),
+		pa(r("create-connection", provPowerApps, http.MethodPut, "apis/{api}/connections/{conn}", userScope, v2016Or2021, (*Server).createConnection)),
+		r("connections", provPowerApps, http.MethodGet, "environments/{env}/connections", adminScope, v2016, (*Server).listConnectionsAsAdmin),
 	}
 }()
+
+// isWrite reports whether a call of rt with method counts as a write (for
+// throttling, stats and the write hook): every non-GET call of the Power
+// Automate APIs. Graph's getByIds is a POST that only reads.
+func (rt *route) isWrite(method string) bool {
+	return method != http.MethodGet && rt.provider != provGraph
+}
 
 // params are the path parameters a route captured.
 type params struct {
@@ -240,9 +251,26 @@ func (s *Server) authenticate(r *http.Request, provider string) (token.Claims, *
 		return claims, nil, errResp(http.StatusUnauthorized, "InvalidAuthenticationTokenAudience",
 			"The access token has an audience '%s' that does not fit this API.", claims.Audience).setHeader("WWW-Authenticate", `Bearer error="invalid_token"`)
 	}
+	if resp := s.checkLifetime(claims); resp != nil {
+		return claims, nil, resp
+	}
+	p, ok := s.caller(claims)
+	if !ok {
+		return claims, nil, unauthorized("The access token's caller is not a principal of this tenant.")
+	}
+	return claims, p, nil
+}
+
+// caller finds the token's caller among the tenant's principals: a service
+// principal by appid (and oid when given) for application tokens, a user by
+// oid otherwise. A token from another tenant has no caller.
+func (s *Server) caller(claims token.Claims) (*principalRec, bool) {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	st := s.st
-	tenant := st.tenant
+	if st.tenant == "" || !strings.EqualFold(claims.TenantID, st.tenant) {
+		return nil, false
+	}
 	var p *principalRec
 	if claims.IsApp() {
 		p = st.byAppID[lower(claims.AppID)]
@@ -255,14 +283,7 @@ func (s *Server) authenticate(r *http.Request, provider string) (token.Claims, *
 			p = nil
 		}
 	}
-	s.mu.RUnlock()
-	if tenant == "" || !strings.EqualFold(claims.TenantID, tenant) {
-		return claims, nil, unauthorized("The access token is not from this tenant.")
-	}
-	if p == nil {
-		return claims, nil, unauthorized("The access token's caller is not a principal of this tenant.")
-	}
-	return claims, p, nil
+	return p, p != nil
 }
 
 func unauthorized(msg string) *response {

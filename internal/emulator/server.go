@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"strings"
@@ -21,9 +22,10 @@ import (
 // Management API paths, the emulator's control paths and, when set, the
 // identity handler's paths. It is safe for concurrent use.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	clock Clock
+	opts       Options
+	log        *slog.Logger
+	clock      Clock
+	tokenClock Clock
 	// offset is what /_emulator/clock/advance and snapshot times add to
 	// Options.Clock, in nanoseconds.
 	offset atomic.Int64
@@ -34,6 +36,8 @@ type Server struct {
 	version  uint64    // bumped by every mutation, under mu
 
 	identity atomic.Pointer[http.Handler]
+	hook     atomic.Pointer[writeHook]
+	writes   atomic.Int64 // applied writes since New or reset (WriteEvent.N)
 
 	throttle *throttler
 	faults   *faultInjector
@@ -52,13 +56,14 @@ func New(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("emulator options: %w", err)
 	}
 	s := &Server{
-		opts:     o,
-		log:      o.Logger,
-		clock:    o.Clock,
-		st:       newState(""),
-		baseline: &Snapshot{},
-		throttle: newThrottler(o.Throttle),
-		book:     newBookkeeper(requestLogSize),
+		opts:       o,
+		log:        o.Logger,
+		clock:      o.Clock,
+		tokenClock: o.TokenClock,
+		st:         newState(""),
+		baseline:   &Snapshot{},
+		throttle:   newThrottler(o.Throttle),
+		book:       newBookkeeper(requestLogSize),
 	}
 	s.faults, err = newFaultInjector(o.Faults)
 	if err != nil {
@@ -89,13 +94,26 @@ func (s *Server) Now() time.Time {
 }
 
 // Advance moves the emulator clock forward by d, as POST
-// /_emulator/clock/advance does.
-// The clock is part of the persisted state, so this counts as a change.
-func (s *Server) Advance(d time.Duration) {
+// /_emulator/clock/advance does. A negative d, or one that would carry the
+// clock past what a time (or its JSON form, up to year 9999) can hold, is
+// refused and changes nothing. The clock is part of the persisted state, so
+// an advance counts as a change.
+func (s *Server) Advance(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("advance the emulator clock by %v: the clock only moves forward", d)
+	}
 	s.mu.Lock()
-	s.offset.Add(int64(d))
+	defer s.mu.Unlock()
+	off := s.offset.Load()
+	if int64(d) > math.MaxInt64-off {
+		return fmt.Errorf("advance the emulator clock by %v: the total advance would overflow (%v already)", d, time.Duration(off))
+	}
+	if next := s.clock.Now().Add(time.Duration(off + int64(d))); next.Year() > 9999 {
+		return fmt.Errorf("advance the emulator clock by %v: %s is past year 9999", d, next.UTC().Format(time.DateOnly))
+	}
+	s.offset.Store(off + int64(d))
 	s.version++
-	s.mu.Unlock()
+	return nil
 }
 
 // Load replaces the whole state with snap (validated) and makes it the
@@ -172,10 +190,32 @@ func (s *Server) SetIdentityHandler(h http.Handler) {
 }
 
 // MintToken writes an unsigned access token for a user or service principal
-// of the loaded tenant, valid for an hour of emulator time. Users get
+// of the loaded tenant, valid for an hour of TokenNow (MintTokenTTL with
+// DefaultTokenTTL).
+func (s *Server) MintToken(principal api.PrincipalID, audience string) (string, error) {
+	return s.MintTokenTTL(principal, audience, DefaultTokenTTL)
+}
+
+// DefaultTokenTTL is the lifetime of minted tokens, as Entra's usual hour.
+const DefaultTokenTTL = time.Hour
+
+// MaxTokenTTL bounds MintTokenTTL's ttl either way.
+const MaxTokenTTL = 24 * time.Hour
+
+// TokenNow is the clock token lifetimes are checked against and minted
+// with (Options.TokenClock, by default the wall clock; never the emulator
+// clock, which tests move days ahead).
+func (s *Server) TokenNow() time.Time { return s.tokenNow() }
+
+// MintTokenTTL writes an unsigned access token valid from TokenNow for ttl.
+// A negative ttl (up to MaxTokenTTL) mints a token that has already
+// expired, so tests of token refresh need no waiting. Users get
 // oid/tid/upn/name; service principals oid, appid and idtyp=app; admins the
 // Power Platform Administrator role in wids.
-func (s *Server) MintToken(principal api.PrincipalID, audience string) (string, error) {
+func (s *Server) MintTokenTTL(principal api.PrincipalID, audience string, ttl time.Duration) (string, error) {
+	if ttl == 0 || ttl > MaxTokenTTL || ttl < -MaxTokenTTL {
+		return "", fmt.Errorf("mint token for %s: lifetime %v: want a non-zero duration within ±%v", principal, ttl, MaxTokenTTL)
+	}
 	s.mu.RLock()
 	p := s.st.principal(string(principal))
 	tenant := s.st.tenant
@@ -183,16 +223,21 @@ func (s *Server) MintToken(principal api.PrincipalID, audience string) (string, 
 	if p == nil {
 		return "", fmt.Errorf("mint token for %s: not a principal of the loaded tenant", principal)
 	}
-	now := s.Now()
+	now := s.tokenNow()
+	issued := now
+	if ttl < 0 {
+		// An expired token was issued an hour before it expired.
+		issued = now.Add(ttl - time.Hour)
+	}
 	c := token.Claims{
 		Audience:  audience,
 		Issuer:    "https://sts.windows.net/" + tenant + "/",
 		TenantID:  tenant,
 		ObjectID:  string(p.ID),
 		Name:      p.DisplayName,
-		IssuedAt:  now.Unix(),
-		NotBefore: now.Unix(),
-		Expires:   now.Add(time.Hour).Unix(),
+		IssuedAt:  issued.Unix(),
+		NotBefore: issued.Unix(),
+		Expires:   now.Add(ttl).Unix(),
 	}
 	switch p.Type {
 	case api.PrincipalUser:
@@ -265,7 +310,12 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.book.record(entry)
 		s.log.Debug("emulator request", "method", entry.Method, "path", entry.Path, "identity", entry.Identity, "status", entry.Status)
 	}()
-	fault := s.faults.decide(r.Method, r.URL.Path)
+	m := matchRequest(r.Method, r.URL.Path)
+	t := target{method: r.Method, path: r.URL.Path}
+	if m.rt != nil {
+		t.op = m.rt.op
+	}
+	fault := s.faults.decide(t, false)
 	if fault != nil {
 		entry.Fault = fault.Kind
 		s.log.Info("emulator fault", "kind", fault.Kind, "method", r.Method, "path", r.URL.Path)
@@ -275,7 +325,16 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	var c *call
-	c, resp = s.handle(r)
+	c, resp = s.handle(r, m)
+	// A write the operation answered with 2xx was applied (a POST that only
+	// reads, such as listCallbackUrl, counts too: the client cannot tell).
+	applied := c != nil && m.rt.isWrite(r.Method) && resp.status < 300
+	if applied && fault == nil {
+		if fault = s.faults.decide(t, true); fault != nil {
+			entry.Fault = fault.Kind
+			s.log.Info("emulator fault", "kind", fault.Kind, "method", r.Method, "path", r.URL.Path)
+		}
+	}
 	if c != nil {
 		entry.Identity = c.identity
 		if c.mutated {
@@ -284,34 +343,54 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	if applied {
+		s.wroteHook(c, t.op, resp.status, fault)
+	}
 	entry.Status = resp.status
 	if fault == nil {
 		resp.write(w)
 		return
 	}
 	entry.AppliedStatus = resp.status
-	if fault.Kind == FaultResetAfterWrite {
-		entry.Status = 0
-	}
 	entry.Status = s.applyLateFault(w, r, fault, resp)
+}
+
+// matched is the route a request's path and method name, or the answer
+// for one that names none.
+type matched struct {
+	rt    *route
+	admin bool
+	p     params
+	resp  *response
+}
+
+func matchRequest(method, path string) matched {
+	if isGraphPath(path) {
+		return matchGraph(method)
+	}
+	if !strings.HasPrefix(lower(path), "/providers/") {
+		return matched{resp: notFound(path)}
+	}
+	rt, admin, p, resp := match(method, path)
+	return matched{rt: rt, admin: admin, p: p, resp: resp}
 }
 
 // handle runs the pipeline: route, authenticate, throttle, api-version,
 // scope, PowerApps filter, body, operation.
-func (s *Server) handle(r *http.Request) (*call, *response) {
-	if !strings.HasPrefix(lower(r.URL.Path), "/providers/") {
-		return nil, notFound(r.URL.Path)
+func (s *Server) handle(r *http.Request, m matched) (*call, *response) {
+	if m.resp != nil {
+		return nil, m.resp
 	}
-	rt, admin, p, resp := match(r.Method, r.URL.Path)
-	if resp != nil {
-		return nil, resp
+	rt, admin := m.rt, m.admin
+	if rt.provider == provGraph {
+		return s.handleGraph(r, rt)
 	}
 	claims, caller, resp := s.authenticate(r, rt.provider)
 	if resp != nil {
 		return nil, resp
 	}
-	c := &call{r: r, rt: rt, admin: admin, p: p, q: r.URL.Query(), claims: claims, caller: caller, identity: claims.Identity()}
-	write := r.Method != http.MethodGet
+	c := &call{r: r, rt: rt, admin: admin, p: m.p, q: r.URL.Query(), claims: claims, caller: caller, identity: claims.Identity()}
+	write := rt.isWrite(r.Method)
 	if ok, wait := s.throttle.admit(c.identity, write, s.Now()); !ok {
 		s.book.count(c.identity, write, true)
 		return c, s.throttled(c, wait)

@@ -50,7 +50,7 @@ func TestThrottleCallsWindow(t *testing.T) {
 	throttled(t, e.call("GET", aliceID, list, nil), "60")
 	stats := e.raw("GET", "", e.hs.URL+"/_emulator/stats", nil)
 	got, _ := at(stats.json(t), "identities.user:"+aliceID)
-	want := map[string]any{"calls": 10.0, "nonGet": 0.0, "throttled": 5.0}
+	want := map[string]any{"calls": 10.0, "nonGet": 0.0, "throttled": 5.0, "applied": 0.0}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}

@@ -11,8 +11,7 @@
 // bytes. Paths come only from validated service names (environment names and
 // flow GUIDs), never from display names, which users control.
 //
-// Pair, Compare and Diff are the pure planning half: they pair flows by Key,
-// and say what differs, returning data for callers to render.
+// Comparing flows (pairing, what differs, plans) lives in package diff.
 //
 // Importers usually alias this package (fsync) to keep it apart from the
 // standard library's sync.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/canon"
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // FormatVersion is the version of the tree format (docs/FORMAT.md). A reader
@@ -283,30 +284,26 @@ func EnvReadme(env Environment, flows []Flow) []byte {
 // mdCode writes an identifier as a code span, or escaped when it holds
 // characters a code span in a table cannot.
 func mdCode(s string) string {
-	if s == "" || strings.ContainsAny(s, "`|\r\n") {
+	if s == "" || strings.ContainsAny(s, "`|") || safetext.Line(s) != s {
 		return mdEscape(s)
 	}
 	return "`" + s + "`"
 }
 
-// mdEscape makes user text inert inside a Markdown table cell: line breaks
-// become spaces and punctuation that could start markup, end the cell or
-// the link text is backslash-escaped (CommonMark allows it before any ASCII
-// punctuation).
+// mdEscape makes user text inert inside a Markdown table cell: hostile runes
+// (control characters, line breaks, BiDi formatting) are written as escapes
+// the way every other output shows them (safetext.Line), and punctuation that
+// could start markup, end the cell or the link text is backslash-escaped
+// (CommonMark allows it before any ASCII punctuation), so an escape such as
+// \x00 renders as written.
 func mdEscape(s string) string {
+	s = safetext.Line(s)
 	var b strings.Builder
 	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' || r == '\u0085':
-			b.WriteByte(' ')
-		case r < 0x20 || r == 0x7f:
-			// Other control characters carry no meaning in a name.
-		case strings.ContainsRune("\\`*_[]<>|~&", r):
+		if strings.ContainsRune("\\`*_[]<>|~&", r) {
 			b.WriteByte('\\')
-			b.WriteRune(r)
-		default:
-			b.WriteRune(r)
 		}
+		b.WriteRune(r)
 	}
 	return b.String()
 }

@@ -203,13 +203,14 @@ func TestEnvReadme(t *testing.T) {
 			name, display, want string
 		}{
 			{"pipe", "a | b", `[a \| b]`},
-			{"newline", "line1\nline2\r\nline3", "[line1 line2  line3]"},
+			{"newline", "line1\nline2\r\nline3", `[line1\\nline2\\r\\nline3]`},
 			{"link injection", "x](https://evil.invalid) [y", `[x\](https://evil.invalid) \[y]`},
 			{"html", "<img src=x onerror=alert(1)>", `[\<img src=x onerror=alert(1)\>]`},
 			{"emphasis and code", "*bold* _it_ `code` ~~s~~", "[\\*bold\\* \\_it\\_ \\`code\\` \\~\\~s\\~\\~]"},
 			{"entities", "&amp; &#60;", `[\&amp; \&#60;]`},
 			{"backslash", `a\|b`, `[a\\\|b]`},
-			{"control characters", "a\x00b\x1bc", "[abc]"},
+			{"control characters", "a\x00b\x1bc", `[a\\x00b\\x1bc]`},
+			{"bidi override", "invoice\u202Etxt.exe", `[invoice\\u202etxt.exe]`},
 			{"empty", "", "[(no name)]"},
 			{"spaces only", "   ", "[(no name)]"},
 		}

@@ -92,7 +92,9 @@ func IdentityHandler(srv *emulator.Server) http.Handler {
 				CertificatesPEM:    p.CertificatesPEM,
 			}, true
 		},
-		Now: srv.Now,
+		// Token lifetimes are checked against the server's token clock (the
+		// wall clock), not the emulator clock that tests move.
+		Now: srv.TokenNow,
 	})
 }
 
