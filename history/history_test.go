@@ -394,21 +394,3 @@ type atWant struct {
 	step int
 	err  error
 }
-
-func TestClean(t *testing.T) {
-	tests := map[string]string{
-		"plain":                "plain",
-		"caf\u00e9 \U0001f680": "caf\u00e9 \U0001f680",
-		"\x1b[31mred":          `\u001b[31mred`,
-		"a\nb\r":               `a\u000ab\u000d`,
-		"rtl\u202eoverride":    `rtl\u202eoverride`,
-		"zero\u200bwidth":      `zero\u200bwidth`,
-		"bad\xffbyte":          `bad\xffbyte`,
-		"tab\there":            `tab\u0009here`,
-	}
-	for in, want := range tests {
-		if got := Clean(in); got != want {
-			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

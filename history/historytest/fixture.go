@@ -219,10 +219,8 @@ func (b *builder) step(ctx context.Context, s scriptStep, at time.Time) (plumbin
 		if err := bl.Put(dir+"/"+model.EnvironmentFileName, ef); err != nil {
 			return plumbing.ZeroHash, err
 		}
-		var flows []model.Flow
 		for _, name := range slices.Sorted(maps.Keys(b.envs[env])) {
 			f := b.envs[env][name]
-			flows = append(flows, f)
 			fdir, err := model.FlowDir(env, name)
 			if err != nil {
 				return plumbing.ZeroHash, err
@@ -237,9 +235,8 @@ func (b *builder) step(ctx context.Context, s scriptStep, at time.Time) (plumbin
 				}
 			}
 		}
-		if err := bl.Put(dir+"/"+model.ReadmeFileName, model.EnvReadme(e, flows)); err != nil {
-			return plumbing.ZeroHash, err
-		}
+		// No README.md: readers ignore it, and its layout is not this
+		// fixture's business (commit hashes stay put when it changes).
 	}
 	for _, p := range slices.Sorted(maps.Keys(extra)) {
 		if err := bl.Put(p, []byte(extra[p])); err != nil {
