@@ -67,6 +67,7 @@ func newApp(stdio IO) *ucli.App {
 			demoCommand(g),
 			logCommand(g),
 			showCommand(g),
+			restoreCommand(g),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {}, // Main decides exit codes
 	}
