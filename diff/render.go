@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 
 	"github.com/flowsync/flowsync/internal/model"
 )
@@ -133,10 +134,44 @@ func renderJSON(w io.Writer, p Plan) error {
 		doc.Changes = append(doc.Changes, jc)
 	}
 	// encoding/json escapes control characters and, with HTML escaping on
-	// (the default), <, > and &: the output is safe to embed anywhere.
-	enc := json.NewEncoder(w)
+	// (the default), <, > and &; invisible format characters (bidirectional
+	// overrides, zero-width joiners) and C1 controls are escaped here too,
+	// so the document shows every name as it is even on a terminal.
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	if err := enc.Encode(doc); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, escapeInvisible(buf.String()))
+	return err
+}
+
+// escapeInvisible writes format characters and C1 controls as \u escapes.
+// JSON's structure is ASCII, so such characters can only be inside strings,
+// where the escape means the same character.
+func escapeInvisible(s string) string {
+	if !strings.ContainsFunc(s, invisible) {
+		return s
+	}
+	var sb strings.Builder
+	for _, r := range s {
+		if !invisible(r) {
+			sb.WriteRune(r)
+			continue
+		}
+		if r > 0xffff {
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&sb, "\\u%04x\\u%04x", r1, r2)
+			continue
+		}
+		fmt.Fprintf(&sb, "\\u%04x", r)
+	}
+	return sb.String()
+}
+
+func invisible(r rune) bool {
+	return r >= 0x80 && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
 }
 
 // ---- text ----
@@ -511,7 +546,7 @@ func renderMarkdown(w io.Writer, p Plan, opts RenderOptions) error {
 				lines = append(lines, "*warning* "+mdSafe(pr.Code)+": "+mdSafe(pr.Message))
 			}
 			ew.printf("| %s %s | %s | %s | %s | %s | %s |\n", actionEmoji[c.Action], c.Action, mdName(c.DisplayName),
-				mdFlow(c.Source), mdFlow(c.Target), mdSafe(linkText(c.Link)), strings.Join(lines, "<br>"))
+				mdFlow(c.Source), mdFlow(c.Target), mdLink(c.Link), strings.Join(lines, "<br>"))
 		}
 	}
 	if unchanged > 0 {
@@ -542,6 +577,13 @@ func renderMarkdown(w io.Writer, p Plan, opts RenderOptions) error {
 		ew.printf("\n**Cost:** %s\n", mdSafe(costText(*p.Cost)))
 	}
 	return ew.err
+}
+
+func mdLink(k LinkKind) string {
+	if k == LinkNone {
+		return "—"
+	}
+	return mdSafe(linkText(k))
 }
 
 func mdName(s string) string {

@@ -136,6 +136,19 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 		if err != nil {
 			return nil, err
 		}
+		if toEnv.Name == srcEnv.Name {
+			// Two backups of one environment: what changed from Rev to
+			// ToRev, every stored field compared, nothing mapped.
+			p.TargetEnv = toEnv.Name
+			plan := diff.Plan{
+				Source:  diff.Side{Env: srcEnv.Name, Rev: commit.String()},
+				Target:  diff.Side{Env: toEnv.Name, Rev: toCommit.String()},
+				Changes: diff.Diff(selectFlows(snap.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)),
+			}
+			plan.Sort()
+			p.Plan = plan
+			return p, nil
+		}
 		actual = liveOnly(toSnap.Flows)
 		inv = treeInventory(toSnap.Flows)
 		p.TargetEnv = toEnv.Name

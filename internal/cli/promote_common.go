@@ -216,15 +216,15 @@ func confirmer(g *globalOptions, yes bool) func(context.Context, *diff.Plan) err
 	}
 }
 
-// describeCost says plainly what an apply costs at the current limits.
+// describeCost says plainly what a long apply means; the plan's own cost
+// line gives the figures.
 func describeCost(c *diff.Cost, writeLimit string) string {
 	if c == nil {
 		return ""
 	}
 	eta := time.Duration(c.ETASeconds * float64(time.Second)).Round(time.Second)
-	s := fmt.Sprintf("cost: %d read(s), %d write(s); at the current limits this takes about %s", c.Reads, c.Writes, eta)
-	if eta > time.Hour {
-		s += fmt.Sprintf(" (writes are limited to %s per identity: a large promotion takes hours; it can be interrupted and resumed)", writeLimit)
+	if eta < time.Hour {
+		return ""
 	}
-	return s
+	return fmt.Sprintf("This import takes about %s: writes are limited to %s per identity, so a large promotion takes hours. It can be interrupted and run again: it resumes where it stopped.", eta, writeLimit)
 }

@@ -67,12 +67,13 @@ func (c *Client) exec(ctx context.Context, cl *call) (int, error) {
 				// valid): a 401 applies nothing, so one more attempt with a
 				// fresh token is safe for every call, Create Flow included.
 				refreshed = true
-				if err := c.freshToken(ctx, cl.scope, used); err == nil {
+				ferr := c.freshToken(ctx, cl.scope, used)
+				if ferr == nil {
 					c.log.LogAttrs(ctx, slog.LevelDebug, "token refused; retrying once with a fresh one",
 						slog.String("op", redact.String(cl.op)), slog.String("scope", cl.scope), slog.String("code", o.apiErr.Code))
 					continue
 				}
-				return 0, fmt.Errorf("%s: %w (the token for scope %s was refused and %w)", cl.op, cause, cl.scope, err)
+				return 0, fmt.Errorf("%s: %w (the token for scope %s was refused and %w)", cl.op, cause, cl.scope, ferr)
 			}
 			if o.apiErr != nil && o.apiErr.Status == http.StatusUnauthorized {
 				// Most often a token for the wrong audience (sovereign

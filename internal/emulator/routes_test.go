@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator"
 )
 
@@ -214,6 +215,30 @@ func TestEveryRoute(t *testing.T) {
 			link, _ := at(item, "properties.trigger.inputsLink.uri")
 			if s, _ := link.(string); !strings.Contains(s, "&sig=") {
 				t.Errorf("inputsLink %v has no sig", link)
+			}
+		}},
+		{"get run", "GET", aliceID, flowPath(defaultEnv, flowAlice, "/runs/"+runningRun+"?"+v), nil, 200, func(t *testing.T, r result) {
+			m := r.json(t)
+			if m["name"] != runningRun || m["type"] != "Microsoft.ProcessSimple/environments/flows/runs" {
+				t.Errorf("run = %v %v", m["name"], m["type"])
+			}
+			if a, ok := at(m, "properties.actions"); ok {
+				t.Errorf("actions without $expand: %v", a)
+			}
+		}},
+		{"get run with actions", "GET", aliceID, flowPath(defaultEnv, flowAlice, "/runs/"+runningRun+"?$expand=properties/actions&"+v), nil, 200, func(t *testing.T, r result) {
+			acts, _ := at(r.json(t), "properties.actions")
+			m, _ := acts.(map[string]any)
+			if len(m) != 1 {
+				t.Fatalf("actions = %v, want the flow's one action", acts)
+			}
+			if st, _ := at(m["Action_0"], "status"); st != "Running" {
+				t.Errorf("the running run's first action has status %v, want Running", st)
+			}
+		}},
+		{"get unknown run", "GET", aliceID, flowPath(defaultEnv, flowAlice, "/runs/08584000000000000000000000000CU00?"+v), nil, 404, func(t *testing.T, r result) {
+			if r.code(t) != api.CodeARMRequestFailed || !strings.Contains(string(r.body), api.CodeWorkflowRunNotFound) {
+				t.Errorf("unknown run: %s, want WorkflowRunNotFound wrapped", r.body)
 			}
 		}},
 		{"cancel run", "POST", aliceID, flowPath(defaultEnv, flowAlice, "/runs/"+runningRun+"/cancel?"+v), nil, 200, nil},
