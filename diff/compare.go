@@ -71,8 +71,7 @@ func Compare(desired model.Flow, actual *model.Flow, opts CompareOptions) Compar
 	}
 	p.Connections = connectionChanges(a.Connections, d.Connections, opts.Bindings)
 	if opts.Strict {
-		p.Owners = strictDelta(a.Owners(), d.Owners())
-		p.RunOnly = strictDelta(a.RunOnlyUsers(), d.RunOnlyUsers())
+		p.Owners, p.RunOnly = strictDelta(a.Permissions, d.Permissions)
 	} else {
 		p.Owners, p.RunOnly = permissionDelta(a.Permissions, d.Permissions, opts.Keep, actual == nil)
 	}
@@ -401,8 +400,10 @@ func permissionDelta(actual, desired []model.Permission, keep api.PrincipalID, c
 
 func isOwnerRole(role string) bool { return role == api.RoleOwner || role == api.RoleCanEdit }
 
-// strictDelta is the plain set difference, for two states of one environment.
-func strictDelta(a, b []model.Permission) PrincipalDelta {
+// strictDelta is the plain set difference, for two states of one
+// environment, split into owners (Owner, CanEdit) and the rest (run-only
+// users, and roles flowsync does not know, so that no change is lost).
+func strictDelta(a, b []model.Permission) (owners, others PrincipalDelta) {
 	key := func(p model.Permission) string {
 		return strings.ToLower(string(p.Principal)) + "\x00" + p.Role + "\x00" + p.Type
 	}
@@ -413,19 +414,28 @@ func strictDelta(a, b []model.Permission) PrincipalDelta {
 		}
 		return m
 	}
+	group := func(p model.Permission) *PrincipalDelta {
+		if isOwnerRole(p.Role) {
+			return &owners
+		}
+		return &others
+	}
 	ina, inb := in(a), in(b)
-	var d PrincipalDelta
 	for _, p := range b {
 		if !ina[key(p)] {
-			d.Add = append(d.Add, p)
+			g := group(p)
+			g.Add = append(g.Add, p)
 		}
 	}
 	for _, p := range a {
 		if !inb[key(p)] {
-			d.Remove = append(d.Remove, p)
+			g := group(p)
+			g.Remove = append(g.Remove, p)
 		}
 	}
-	model.SortPermissions(d.Add)
-	model.SortPermissions(d.Remove)
-	return d
+	for _, d := range []*PrincipalDelta{&owners, &others} {
+		model.SortPermissions(d.Add)
+		model.SortPermissions(d.Remove)
+	}
+	return owners, others
 }

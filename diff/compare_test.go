@@ -35,11 +35,13 @@ func TestCompareParts(t *testing.T) {
 			a.Meta.FlowSuspensionReason = "None"
 		}, Parts{}},
 		{"display name", func(d, a *model.Flow) { d.Meta.DisplayName = "Alpha v2" }, Parts{Meta: []string{"displayName"}}},
-		{"alert flag", func(d, a *model.Flow) { f := false; d.Meta.FlowFailureAlertSubscribed = &f }, Parts{Meta: []string{"flowFailureAlertSubscribed"}}},
-		{"extra member added and removed", func(d, a *model.Flow) {
+		{"fields an import cannot write are not compared", func(d, a *model.Flow) {
+			f := false
+			d.Meta.FlowFailureAlertSubscribed = &f
+			d.Meta.TemplateName, d.Meta.ProvisioningMethod = "t", "FromDefinition"
 			d.Meta.Extra = map[string]json.RawMessage{"x": json.RawMessage(`1`)}
 			a.Meta.Extra = map[string]json.RawMessage{"y": json.RawMessage(`2`)}
-		}, Parts{Meta: []string{"extra.x", "extra.y"}}},
+		}, Parts{}},
 		{"definition paths", func(d, a *model.Flow) {
 			d.Definition = mustCanon(t, `{"actions":{"Compose":{"inputs":"bye","type":"Compose"},"New":{"type":"Compose"}},"triggers":{"manual":{"kind":"Button","type":"Request"}}}`)
 		}, Parts{Definition: []string{"actions.Compose.inputs", "actions.New"}}},
@@ -210,14 +212,22 @@ func TestComparePlaceholders(t *testing.T) {
 	}
 }
 
-func TestComparePlaceholderInExtra(t *testing.T) {
+func TestComparePlaceholderInConnectionExtra(t *testing.T) {
 	d := mapped(srcFlow(1, "Alpha"))
-	d.Meta.Extra = map[string]json.RawMessage{"x": json.RawMessage(`{"key":"` + secrets.Placeholder("flow.json.extra.x.key") + `"}`)}
+	d.Connections[0].Extra = map[string]json.RawMessage{"key": json.RawMessage(`"` + secrets.Placeholder("connections.json.shared_office365.extra.key") + `"`)}
 	a := targetOf(srcFlow(1, "Alpha"), 1)
-	a.Meta.Extra = map[string]json.RawMessage{"x": json.RawMessage(`{"key":"live"}`)}
+	a.Connections[0].Extra = map[string]json.RawMessage{"key": json.RawMessage(`"live"`)}
 	got := Compare(d, &a, CompareOptions{})
 	if !got.Parts.Empty() || len(got.Unresolved) > 0 {
 		t.Errorf("Parts = %+v, Unresolved = %v", got.Parts, got.Unresolved)
+	}
+	if !jsonEqual(got.Desired.Connections[0].Extra["key"], json.RawMessage(`"live"`)) {
+		t.Errorf("the target's value is not kept: %s", got.Desired.Connections[0].Extra["key"])
+	}
+	// flow.json extra members are never written: their placeholders need no value.
+	d.Meta.Extra = map[string]json.RawMessage{"x": json.RawMessage(`"` + secrets.Placeholder("flow.json.extra.x") + `"`)}
+	if got := Compare(d, nil, CompareOptions{}); len(got.Unresolved) != 1 || got.Unresolved[0] != "connections.json.shared_office365.extra.key" {
+		t.Errorf("Unresolved on create = %v", got.Unresolved)
 	}
 }
 
@@ -251,6 +261,8 @@ func TestDiff(t *testing.T) {
 	a3 := srcFlow(1, "A")
 	a3.Permissions = append(a3.Permissions, perm(viewers, "Group", api.RoleCanView))
 	a3.Meta.State = api.StateStopped
+	a4 := srcFlow(1, "A")
+	a4.Permissions = append(a4.Permissions, perm(bob, "User", "CustomRole"))
 	tests := []struct {
 		name     string
 		old, new []model.Flow
@@ -270,6 +282,10 @@ func TestDiff(t *testing.T) {
 			{Action: Update, Source: a.Key, Target: a.Key, DisplayName: "A", Link: LinkSame, Parts: Parts{
 				RunOnly: PrincipalDelta{Add: []model.Permission{perm(viewers, "Group", api.RoleCanView)}},
 				State:   &StateChange{From: api.StateStarted, To: api.StateStopped}}},
+		}},
+		{"strict keeps unknown roles", []model.Flow{a}, []model.Flow{a4}, []Change{
+			{Action: Update, Source: a.Key, Target: a.Key, DisplayName: "A", Link: LinkSame, Parts: Parts{
+				RunOnly: PrincipalDelta{Add: []model.Permission{perm(bob, "User", "CustomRole")}}}},
 		}},
 	}
 	for _, tt := range tests {

@@ -180,10 +180,21 @@ func flowChange(p Pairing, in Input, mode StateMode, children *childIndex, plan 
 		if p.Actual == nil {
 			where = "the flow is created"
 		}
-		problem(Problem{Code: CodeUnresolvedSecret, Where: flowPath(d.Key, model.DefinitionFileName),
+		problem(Problem{Code: CodeUnresolvedSecret, Where: flowPath(d.Key, secretFile(s)),
 			Message: fmt.Sprintf("secret %s of flow %q has no value (%s): supply it in a --secrets file under flow %s, or with --identity to decrypt the tree's secrets.age", s, d.Meta.DisplayName, where, d.Key.Flow)})
 	}
 	return ch
+}
+
+// secretFile names the file a placeholder path belongs to (docs/FORMAT.md:
+// paths in flow.json and connections.json extras carry the file name).
+func secretFile(path string) string {
+	for _, f := range []string{model.FlowFileName, model.ConnectionsFileName} {
+		if strings.HasPrefix(path, f+".") {
+			return f
+		}
+	}
+	return model.DefinitionFileName
 }
 
 func actualConns(a *model.Flow) []model.ConnectionRef {
@@ -197,7 +208,8 @@ func actualConns(a *model.Flow) []model.ConnectionRef {
 // name, or by Dataverse workflow id for solution flows) and its pairing, or
 // a stored link, or (same environment) a target flow.
 type childIndex struct {
-	byRef    map[string]int // lower-case flow name or workflow entity id -> pairs index
+	byRef    map[string]int  // lower-case flow name or workflow entity id -> pairs index
+	byEntity map[string]bool // the byRef keys that are workflow entity ids
 	pairs    []Pairing
 	links    map[string]api.FlowName
 	actual   map[string]bool
@@ -206,7 +218,7 @@ type childIndex struct {
 }
 
 func newChildIndex(pairs []Pairing, in Input, selected func(model.Key) bool) *childIndex {
-	ix := &childIndex{byRef: map[string]int{}, pairs: pairs, links: map[string]api.FlowName{},
+	ix := &childIndex{byRef: map[string]int{}, byEntity: map[string]bool{}, pairs: pairs, links: map[string]api.FlowName{},
 		actual: map[string]bool{}, selected: selected, sameEnv: in.SameEnv}
 	for i, p := range pairs {
 		if p.Desired != nil {
@@ -214,6 +226,7 @@ func newChildIndex(pairs []Pairing, in Input, selected func(model.Key) bool) *ch
 			if id := p.Desired.Meta.WorkflowEntityID; id != "" {
 				if _, taken := ix.byRef[strings.ToLower(id)]; !taken {
 					ix.byRef[strings.ToLower(id)] = i
+					ix.byEntity[strings.ToLower(id)] = true
 				}
 			}
 		}
@@ -241,8 +254,14 @@ func (ix *childIndex) resolve(refs []api.FlowName) (rewrite map[api.FlowName]api
 			}
 			switch {
 			case p.Actual != nil:
-				if !sameFlow(p.Actual.Key.Flow, r) {
-					rewrite[r] = p.Actual.Key.Flow
+				// A reference by workflow entity id (solution flows) stays
+				// one: it becomes the target's entity id when known.
+				to := p.Actual.Key.Flow
+				if id := p.Actual.Meta.WorkflowEntityID; ix.byEntity[lowerFlow(r)] && id != "" {
+					to = api.FlowName(id)
+				}
+				if !sameFlow(to, r) {
+					rewrite[r] = to
 				}
 			case !inPlan:
 				unknown = append(unknown, r)

@@ -129,11 +129,12 @@ func TestMakeValidation(t *testing.T) {
 		secrets.Placeholder("actions.HTTP.inputs.authentication.password")+`","type":"Basic"}},"type":"Http"}}}`)
 
 	a.Meta.DisplayName = "Alpha"
+	v2 := `{"actions":{"Compose":{"inputs":"v2","type":"Compose"}}}`
 	aChanged := a
-	aChanged.Meta.Extra = map[string]json.RawMessage{"note": json.RawMessage(`"v2"`)}
+	aChanged.Definition = mustCanon(t, v2)
 	bChanged := b
 	bChanged.Meta.DisplayName = "Beta"
-	bChanged.Meta.Extra = map[string]json.RawMessage{"note": json.RawMessage(`"v2"`)}
+	bChanged.Definition = mustCanon(t, v2)
 
 	base := Input{
 		Desired: []model.Flow{mapped(aChanged), mapped(bChanged), deletedRec, mapped(srcFlow(4, "Delta")), mapped(withSecret)},
@@ -308,5 +309,31 @@ func TestMakeBindingsAndOrder(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, cz.Parts.Connections); diff != "" {
 		t.Errorf("Parts.Connections (-want +got):\n%s", diff)
+	}
+}
+
+func TestMakeSolutionChildByEntityID(t *testing.T) {
+	const srcEntity, dstEntity = "33a0af05-b43b-ec11-b6e5-00224809b791", "44b0af05-b43b-ec11-b6e5-00224809b792"
+	child := srcFlow(1, "Solution child")
+	child.Meta.WorkflowEntityID = srcEntity
+	tChild := targetOf(child, 1)
+	tChild.Meta.WorkflowEntityID = dstEntity
+	parent := flow(srcEnv, src(2), "Solution parent", childCall(srcEntity))
+	p := Make(Input{Desired: []model.Flow{mapped(child), mapped(parent)}, Actual: []model.Flow{tChild}})
+	c := change(t, p, src(2), "")
+	if got := ChildRefs(c.Desired.Definition); !cmp.Equal(got, []api.FlowName{dstEntity}) {
+		t.Errorf("reference by entity id became %v, want the target's entity id", got)
+	}
+	if len(c.Warnings) != 0 || !cmp.Equal(c.Children, []model.Key{child.Key}) {
+		t.Errorf("warnings %v, children %v", c.Warnings, c.Children)
+	}
+}
+
+func TestMakeUnresolvedSecretInConnectionExtra(t *testing.T) {
+	f := mapped(srcFlow(1, "Extra secret"))
+	f.Connections[0].Extra = map[string]json.RawMessage{"x": json.RawMessage(`"` + secrets.Placeholder("connections.json.shared_office365.extra.x") + `"`)}
+	p := Make(Input{Desired: []model.Flow{f}})
+	if len(p.Problems) != 1 || !strings.HasSuffix(p.Problems[0].Where, "/connections.json") || !strings.Contains(p.Problems[0].Message, "connections.json.shared_office365.extra.x") {
+		t.Errorf("problems: %+v", p.Problems)
 	}
 }

@@ -10,26 +10,23 @@ import (
 	"github.com/flowsync/flowsync/internal/secrets"
 )
 
-// resolveFlow replaces the placeholders of d (definition, flow.json extra
-// members, connection reference extras) in place: by a supplied value when
+// resolveFlow replaces the placeholders of d that an import writes
+// (definition, connection reference extras; flow.json extra members are
+// never sent) in place: by a supplied value when
 // values has the placeholder's path, else by what the target holds at the
 // same spot, so that an import keeps the target's current secret. It
 // returns the paths of placeholders left without a value.
 func resolveFlow(d *model.Flow, actual *model.Flow, values secrets.Values) []string {
 	var missing []string
 	var aDef json.RawMessage
-	var aExtra map[string]json.RawMessage
 	aConns := map[string]model.ConnectionRef{}
 	if actual != nil {
-		aDef, aExtra = actual.Definition, actual.Meta.Extra
+		aDef = actual.Definition
 		for _, c := range actual.Connections {
 			aConns[c.Key] = c
 		}
 	}
 	d.Definition, missing = resolveDoc(d.Definition, aDef, values, missing)
-	for k, v := range d.Meta.Extra {
-		d.Meta.Extra[k], missing = resolveDoc(v, aExtra[k], values, missing)
-	}
 	for i := range d.Connections {
 		c := &d.Connections[i]
 		if len(c.Extra) == 0 {

@@ -24,14 +24,16 @@ const (
 // LinkKind says how a source flow was paired with its target flow.
 type LinkKind string
 
-// The ways a pair is found, strongest first.
+// The ways a pair is found. Across environments an explicit link wins over
+// a stored one, and both over a display name (Pair).
 const (
 	// LinkSame: the same flow name on both sides (a tree against the live
 	// environment it came from, or two trees of one environment).
 	LinkSame LinkKind = "same"
 	// LinkStored: a link recorded by an earlier import (links.json).
 	LinkStored LinkKind = "link"
-	// LinkExplicit: a --link SRC=DST given for this run.
+	// LinkExplicit: a --link SRC=DST given for this run; it overrides a
+	// stored link of the same source flow.
 	LinkExplicit LinkKind = "explicit"
 	// LinkName: a unique display-name match.
 	LinkName LinkKind = "name"

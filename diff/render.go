@@ -421,6 +421,8 @@ func connText(cc ConnectionChange, esc func(string) string) string {
 		s += esc(string(cc.From)) + " -> removed"
 	case cc.From == "":
 		s += "-> " + esc(string(cc.To))
+	case strings.EqualFold(string(cc.From), string(cc.To)):
+		s += esc(string(cc.To)) + " (reference properties change)"
 	default:
 		s += esc(string(cc.From)) + " -> " + esc(string(cc.To))
 	}

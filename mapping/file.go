@@ -194,7 +194,7 @@ func contains(ss []string, s string) bool {
 // name checks a value that must be one service name.
 func (p *parser) name(what string, v *yaml.Node) (string, bool) {
 	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" || strings.TrimSpace(v.Value) == "" {
-		p.fail(CodeBadYAML, v, "%s: the value must be a name, found %s", what, kindName(v))
+		p.fail(CodeBadYAML, v, "%s: must be a name, found %s", what, kindName(v))
 		return "", false
 	}
 	if strings.ContainsFunc(v.Value, func(r rune) bool { return r < 0x20 || r == 0x7f || r == ' ' }) {
@@ -224,12 +224,18 @@ func (p *parser) root(n *yaml.Node) {
 				switch key {
 				case "byConnector":
 					p.members(v, "connections.byConnector", nil, func(key string, k, v *yaml.Node) {
+						if _, ok := p.name("connections.byConnector (key)", k); !ok {
+							return
+						}
 						if to, ok := p.name("connections.byConnector."+key, v); ok {
 							p.f.ByConnector = append(p.f.ByConnector, ConnectorEntry{API: api.APIName(key), Connection: api.ConnectionName(to), Line: k.Line})
 						}
 					})
 				case "byConnection":
 					p.members(v, "connections.byConnection", nil, func(key string, k, v *yaml.Node) {
+						if _, ok := p.name("connections.byConnection (key)", k); !ok {
+							return
+						}
 						if to, ok := p.name("connections.byConnection."+key, v); ok {
 							p.f.ByConnection = append(p.f.ByConnection, ConnectionEntry{From: api.ConnectionName(key), To: api.ConnectionName(to), Line: k.Line})
 						}
@@ -238,6 +244,9 @@ func (p *parser) root(n *yaml.Node) {
 			})
 		case "principals":
 			p.members(v, "principals", nil, func(key string, k, v *yaml.Node) {
+				if _, ok := p.name("principals (key)", k); !ok {
+					return
+				}
 				if to, ok := p.name("principals."+key, v); ok {
 					p.f.Principals = append(p.f.Principals, PrincipalEntry{From: api.PrincipalID(key), To: api.PrincipalID(to), Line: k.Line})
 				}
