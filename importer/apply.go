@@ -49,6 +49,9 @@ type applier struct {
 	// adopted are target flows this run resolved an intent to; a Delete of
 	// one of them (it looked extra to a plan made after a kill) is skipped.
 	adopted map[api.FlowName]bool
+	// identitySet are target flows on which this run gave the importing
+	// identity the role the source wants: no temporary grant is undone there.
+	identitySet map[api.FlowName]bool
 }
 
 type flowStatus struct {
@@ -85,6 +88,9 @@ func (a *applier) run(ctx context.Context) (Result, error) {
 
 	order, cyclic := a.order()
 	for _, ch := range cyclic {
+		if a.opts.Reporter != nil {
+			a.opts.Reporter.FlowStarted(ch)
+		}
 		a.finish(ch, FlowResult{Action: ch.Action, Source: ch.Source, Target: ch.Target, DisplayName: ch.DisplayName,
 			Err: fmt.Errorf("flow %s (%q) calls child flows that call it back: import them one at a time with --flow", ch.Source, ch.DisplayName)})
 	}
@@ -143,6 +149,7 @@ func (a *applier) index() {
 	a.flows = map[model.Key]*flowStatus{}
 	a.linked = map[api.FlowName]bool{}
 	a.adopted = map[api.FlowName]bool{}
+	a.identitySet = map[api.FlowName]bool{}
 	for _, ch := range a.plan.Changes {
 		if ch.Target.Flow != "" && ch.Action != diff.Extra && ch.Action != diff.Delete {
 			a.linked[lowerFlow(ch.Target.Flow)] = true
@@ -303,7 +310,34 @@ func (a *applier) write(ctx context.Context, fr *FlowResult, fn func() error) er
 // needsPatch reports whether an update must save the flow itself (name,
 // definition or connection references), which only an owner can do.
 func needsPatch(ch diff.Change) bool {
-	return ch.Action == diff.Restore || len(ch.Parts.Meta) > 0 || len(ch.Parts.Definition) > 0 || len(ch.Parts.Connections) > 0
+	return ch.Action == diff.Restore || len(settable(ch.Parts.Meta)) > 0 || len(ch.Parts.Definition) > 0 || len(ch.Parts.Connections) > 0
+}
+
+// settableMeta are the flow.json fields Update Flow sets: its body is
+// displayName, state, definition and connectionReferences (CONTRACT.md).
+// Uncertain: the service may take more (flowFailureAlertSubscribed); the
+// contract does not say, so the importer does not send them and says so.
+var settableMeta = map[string]bool{"displayName": true}
+
+// settable and unsettable split Parts.Meta.
+func settable(meta []string) []string {
+	var out []string
+	for _, m := range meta {
+		if settableMeta[m] {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func unsettable(meta []string) []string {
+	var out []string
+	for _, m := range meta {
+		if !settableMeta[m] {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 func lowerFlow(f api.FlowName) api.FlowName { return api.FlowName(strings.ToLower(string(f))) }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/importer"
@@ -14,6 +16,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/pacer"
 )
 
 // reporter records what the importer reports.
@@ -360,4 +363,143 @@ func jsonString(t *testing.T, raw json.RawMessage, path ...string) string {
 	}
 	s, _ := v.(string)
 	return s
+}
+
+func TestApplyAdminGrant(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		danaInDev  string // Dana's role on Dev's flow ("" none)
+		keepAccess bool
+		want       string // Dana's role on Prod's flow afterwards
+	}{
+		{"removed afterwards", "", false, api.RoleCanViewWithShare},
+		{"kept with KeepAccess", "", true, api.RoleCanEdit},
+		{"the source makes her co-owner", api.RoleCanEdit, false, api.RoleCanEdit},
+		{"the source makes her run-only", api.RoleCanView, false, api.RoleCanView},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := startEmu(t, "")
+			ctx := context.Background()
+			e.edit(dev, flowInvoice, "approved in Dev")
+			if tc.danaInDev != "" {
+				err := e.client(seed.DemoPriya).ModifyPermissions(ctx, dev, flowInvoice, false, api.ModifyPermissionsRequest{Put: []api.PermissionPut{{
+					Properties: api.PermissionPutProperties{Principal: api.Principal{ID: seed.DemoAdmin, Type: api.PrincipalUser}, RoleName: tc.danaInDev}}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			p := newPromotion(t, e, flowInvoice)
+			plan := p.plan()
+			if err := importer.Annotate(&plan, p.id, importer.Limits{}, tc.keepAccess); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.ContainsFunc(plan.Warnings, func(w diff.Problem) bool { return w.Code == "admin-access" }) {
+				t.Errorf("the plan does not show the admin grant: %+v", plan.Warnings)
+			}
+			opts := p.options()
+			opts.KeepAccess = tc.keepAccess
+			res, err := importer.Apply(ctx, guard{t: e.client(p.id.ID), tb: t}, plan, opts)
+			if err != nil || res.Failed() > 0 {
+				t.Fatalf("apply: %v %+v", err, res.Flows)
+			}
+			if got := perms(e.flow(prod, prodInvoice))[seed.DemoAdmin]; got != tc.want {
+				t.Errorf("Dana's role on Prod's flow: %q, want %q", got, tc.want)
+			}
+			if jsonString(t, e.flow(prod, prodInvoice).Definition, "description") != "approved in Dev" {
+				t.Error("the flow was not updated")
+			}
+			if journalExists(t, p.journal) {
+				t.Error("journal left behind")
+			}
+			if !tc.keepAccess {
+				mustConverge(t, p)
+			}
+		})
+	}
+}
+
+// TestApplyRestoresDeletedFlow: a restore (the tree of Prod itself against
+// Prod) brings a soft-deleted flow back with its id, saves it and turns it
+// on as the tree has it.
+func TestApplyRestoresDeletedFlow(t *testing.T) {
+	e := startEmu(t, "")
+	ctx := context.Background()
+	order := api.FlowName("4327c805-6d4e-4c5d-bf70-79f649cd3c61")
+	tree := e.read(prod, nil, order) // what the backup holds
+	if _, err := e.client(seed.DemoAdmin).DeleteFlow(ctx, prod, order, true); err != nil {
+		t.Fatal(err)
+	}
+	// The admin list with deleted flows shows it with state Deleted.
+	deleted := tree[0]
+	deleted.Meta.State = api.StateDeleted
+	plan := diff.Make(diff.Input{
+		Source: diff.Side{Env: prod, Rev: "test"}, Target: diff.Side{Env: prod, Live: true},
+		Desired: tree, Actual: []model.Flow{deleted}, SameEnv: true, Keep: seed.DemoAdmin,
+	})
+	if got := changesBy(plan); got[diff.Restore] != 1 || len(plan.Problems) > 0 {
+		t.Fatalf("test setup: want a restore, got %v %+v", got, plan.Problems)
+	}
+	opts := importer.Options{Identity: importer.Identity{ID: seed.DemoAdmin, Admin: true}}
+	res, err := importer.Apply(ctx, guard{t: e.client(seed.DemoAdmin), tb: t}, plan, opts)
+	if err != nil || res.Failed() > 0 {
+		t.Fatalf("apply: %v %+v", err, res.Flows)
+	}
+	f := e.flow(prod, order)
+	if f.DeletedTime != nil || f.State != api.StateStarted {
+		t.Errorf("flow deleted=%v state=%s, want restored and on", f.DeletedTime != nil, f.State)
+	}
+	if len(e.flowsNamed(prod, "Order intake webhook")) != 1 {
+		t.Error("a second flow was made instead of the restore")
+	}
+	if !slices.Contains(res.Flows[0].Steps, "restored (Stopped)") {
+		t.Errorf("steps %q do not show the restore", res.Flows[0].Steps)
+	}
+}
+
+func TestCost(t *testing.T) {
+	admin := importer.Identity{ID: "a", Admin: true}
+	create := func(state string, grants int) diff.Change {
+		ch := diff.Change{Action: diff.Create, Parts: diff.Parts{Definition: []string{""}}}
+		if state != "" {
+			ch.Parts.State = &diff.StateChange{To: state}
+		}
+		for i := 0; i < grants; i++ {
+			ch.Parts.Owners.Add = append(ch.Parts.Owners.Add, model.Permission{Principal: api.PrincipalID(fmt.Sprint("p", i)), Role: api.RoleCanEdit})
+		}
+		return ch
+	}
+	owned := &model.Flow{Permissions: []model.Permission{{Principal: "a", Role: api.RoleOwner}}}
+	notOwned := &model.Flow{Definition: json.RawMessage(`{}`), Permissions: []model.Permission{{Principal: "b", Role: api.RoleOwner}}}
+	secretDef := &model.Flow{Definition: json.RawMessage(`{"p":"<redacted:flowsync:p>"}`)}
+	for _, tc := range []struct {
+		name          string
+		changes       []diff.Change
+		reads, writes int
+		limits        importer.Limits
+		minETA        float64
+	}{
+		{"create stopped", []diff.Change{create(api.StateStopped, 0)}, 0, 1, importer.Limits{}, 0},
+		{"create on with owners", []diff.Change{create(api.StateStarted, 2)}, 0, 3, importer.Limits{}, 0},
+		{"update as owner", []diff.Change{{Action: diff.Update, Actual: owned, Parts: diff.Parts{Definition: []string{"a"}}}}, 0, 1, importer.Limits{}, 0},
+		{"update as admin, not owner, with secrets", []diff.Change{{Action: diff.Update, Actual: notOwned, Desired: secretDef, Parts: diff.Parts{Definition: []string{"a"}}}}, 1, 3, importer.Limits{}, 0},
+		{"permissions only", []diff.Change{{Action: diff.Update, Actual: notOwned, Parts: diff.Parts{RunOnly: diff.PrincipalDelta{Add: []model.Permission{{Principal: "c", Role: api.RoleCanView}}}}}}, 0, 1, importer.Limits{}, 0},
+		{"unsettable meta only", []diff.Change{{Action: diff.Update, Actual: notOwned, Parts: diff.Parts{Meta: []string{"flowFailureAlertSubscribed"}}}}, 0, 0, importer.Limits{}, 0},
+		{"delete, unchanged, extra", []diff.Change{{Action: diff.Delete}, {Action: diff.Unchanged}, {Action: diff.Extra}}, 0, 1, importer.Limits{}, 0},
+		// 301 writes at 300 an hour: the last one waits for the window.
+		{"hours at the write limit", slices.Repeat([]diff.Change{create(api.StateStopped, 0)}, 301), 0, 301,
+			importer.Limits{Calls: pacer.Limit{N: 1000, Per: time.Second}, Writes: pacer.Limit{N: 300, Per: time.Hour}}, 3600},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := importer.Cost(diff.Plan{Changes: tc.changes}, admin, tc.limits)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Reads != tc.reads || c.Writes != tc.writes {
+				t.Errorf("reads %d writes %d, want %d and %d", c.Reads, c.Writes, tc.reads, tc.writes)
+			}
+			if c.ETASeconds < tc.minETA || (tc.minETA == 0 && tc.writes <= 5 && c.ETASeconds != 0) {
+				t.Errorf("ETA %.0fs, want at least %.0fs", c.ETASeconds, tc.minETA)
+			}
+		})
+	}
 }

@@ -28,10 +28,11 @@
 // sending them (Preview wires it up). Progress goes to a Reporter; the
 // importer never prints.
 //
-// Secrets redacted at export come back before a write: an existing target
-// flow keeps the values it holds at each placeholder's spot, other values
-// come from the caller (SecretValues, e.g. a --secrets file, see
-// ParseSecretsFile), and a flow whose placeholders cannot all be filled is
-// refused. A placeholder is never sent to the service: every Create and
+// Secrets redacted at export come back before a write: values the caller
+// supplies (SecretValues: the tree's secrets.age, or a --secrets file, see
+// ParseSecretsFile) fill their placeholders, as the planner already shows
+// them; every other placeholder of an existing target flow takes the value
+// the flow holds at that spot, so the target keeps it; a flow whose
+// placeholders cannot all be filled is refused. A placeholder is never sent to the service: every Create and
 // Update body is checked right before it goes.
 package importer

@@ -287,6 +287,9 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 		want = ch.Parts.State.To
 	}
 	patch := needsPatch(ch)
+	if u := unsettable(ch.Parts.Meta); len(u) > 0 {
+		fr.Notes = append(fr.Notes, fmt.Sprintf("%s differ(s) but Update Flow does not set it: change it in the target by hand", strings.Join(u, ", ")))
+	}
 	granted := false
 	if patch && !owner {
 		if err := a.grant(ctx, target, ch.Actual, fr); err != nil {
@@ -295,11 +298,17 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 		granted = true
 	}
 	err := a.updateBody(ctx, ch, target, current, want, creator, admin, patch, granted, st, fr)
-	if granted && !a.opts.KeepAccess {
+	switch {
+	case granted && a.identitySet[lowerFlow(target)]:
+		// The permissions step gave the identity the role the source wants.
+		if jerr := a.j.dropGrant(target); jerr != nil {
+			return errors.Join(err, jerr)
+		}
+	case granted && !a.opts.KeepAccess:
 		if rerr := a.revoke(ctx, target, fr); rerr != nil {
 			return errors.Join(err, fmt.Errorf("%s flow %s (%q): remove the temporary access (run the import again to remove it): %w", ch.Action, target, ch.DisplayName, rerr))
 		}
-	} else if granted {
+	case granted:
 		if jerr := a.j.dropGrant(target); jerr != nil {
 			return errors.Join(err, jerr)
 		}
@@ -331,16 +340,18 @@ func (a *applier) updateBody(ctx context.Context, ch diff.Change, target api.Flo
 		}
 		fr.Steps = append(fr.Steps, "updated "+strings.Join(patchedParts(ch), ", "))
 	}
-	if err := a.permissions(ctx, ch, target, admin && !granted, creator, fr, true); err != nil {
+	// The admin scope serves a non-owner even with the temporary grant, so
+	// that a permission change of its own cannot lock it out of the rest.
+	if err := a.permissions(ctx, ch, target, admin, creator, fr, true); err != nil {
 		return err
 	}
-	return a.setState(ctx, ch, target, current, want, admin && !granted, st, fr)
+	return a.setState(ctx, ch, target, current, want, admin, st, fr)
 }
 
 func patchedParts(ch diff.Change) []string {
 	var out []string
-	if len(ch.Parts.Meta) > 0 {
-		out = append(out, "properties ("+strings.Join(ch.Parts.Meta, ", ")+")")
+	if m := settable(ch.Parts.Meta); len(m) > 0 {
+		out = append(out, "properties ("+strings.Join(m, ", ")+")")
 	}
 	if len(ch.Parts.Definition) > 0 {
 		out = append(out, fmt.Sprintf("definition (%d paths)", len(ch.Parts.Definition)))
@@ -439,7 +450,7 @@ func (a *applier) revoke(ctx context.Context, target api.FlowName, fr *FlowResul
 func (a *applier) revokeLeftovers(ctx context.Context) error {
 	for _, g := range a.j.grants() {
 		fr := FlowResult{Action: diff.Update, Target: model.Key{Env: a.env, Flow: g.Flow}}
-		if a.opts.KeepAccess || a.desiredOwner(g.Flow) {
+		if a.opts.KeepAccess || a.identitySet[lowerFlow(g.Flow)] || a.desiredOwner(g.Flow) {
 			if err := a.j.dropGrant(g.Flow); err != nil {
 				return err
 			}
@@ -487,18 +498,19 @@ func (a *applier) identityType() string {
 
 // permissions makes owners and run-only users what the plan says, in one
 // call. The creator (Owner) is never granted or removed, nor is the
-// importing identity removed.
+// importing identity removed; it is granted what the source gives it.
 func (a *applier) permissions(ctx context.Context, ch diff.Change, target api.FlowName, admin bool, creator api.PrincipalID, fr *FlowResult, removals bool) error {
 	var req api.ModifyPermissionsRequest
 	var added, removed []string
-	skip := func(id api.PrincipalID) bool {
-		return strings.EqualFold(string(id), string(creator)) || strings.EqualFold(string(id), string(a.opts.Identity.ID))
-	}
+	isCreator := func(id api.PrincipalID) bool { return strings.EqualFold(string(id), string(creator)) }
+	isSelf := func(id api.PrincipalID) bool { return strings.EqualFold(string(id), string(a.opts.Identity.ID)) }
+	self := false
 	for _, d := range []diff.PrincipalDelta{ch.Parts.Owners, ch.Parts.RunOnly} {
 		for _, p := range d.Add {
-			if skip(p.Principal) {
+			if isCreator(p.Principal) {
 				continue
 			}
+			self = self || isSelf(p.Principal)
 			role := p.Role
 			if role == api.RoleOwner {
 				// The service grants Owner to nobody: a source owner co-owns.
@@ -513,7 +525,7 @@ func (a *applier) permissions(ctx context.Context, ch diff.Change, target api.Fl
 			continue
 		}
 		for _, p := range d.Remove {
-			if skip(p.Principal) || slices.ContainsFunc(req.Put, func(x api.PermissionPut) bool {
+			if isCreator(p.Principal) || isSelf(p.Principal) || slices.ContainsFunc(req.Put, func(x api.PermissionPut) bool {
 				return strings.EqualFold(string(x.Properties.Principal.ID), string(p.Principal))
 			}) {
 				// A principal whose role changes is re-granted, not removed.
@@ -528,6 +540,9 @@ func (a *applier) permissions(ctx context.Context, ch diff.Change, target api.Fl
 	}
 	if err := a.write(ctx, fr, func() error { return a.t.ModifyPermissions(ctx, a.env, target, admin, req) }); err != nil {
 		return fmt.Errorf("set owners and run-only users of flow %s (%q): %w", target, ch.DisplayName, err)
+	}
+	if self {
+		a.identitySet[lowerFlow(target)] = true
 	}
 	if len(added) > 0 {
 		fr.Steps = append(fr.Steps, "granted "+strings.Join(added, ", "))

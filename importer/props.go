@@ -9,8 +9,8 @@ import (
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/internal/api"
-	"github.com/flowsync/flowsync/internal/canon"
 	"github.com/flowsync/flowsync/internal/client"
+	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
 )
 
@@ -31,9 +31,13 @@ func (a *applier) props(ctx context.Context, ch diff.Change, existing *api.FlowN
 				return fail(fmt.Errorf("its child flow %s was not imported, so it would call a flow that does not exist in the target: import the child first", c))
 			}
 			refs[c.Flow] = st.target
+			// A solution flow may be called by its Dataverse workflow id.
+			if id := a.workflowID(c); id != "" {
+				refs[id] = st.target
+			}
 		}
 		var err error
-		if def, err = rewriteChildRefs(def, refs); err != nil {
+		if def, err = diff.RewriteChildRefs(def, refs); err != nil {
 			return fail(err)
 		}
 	}
@@ -43,6 +47,9 @@ func (a *applier) props(ctx context.Context, ch diff.Change, existing *api.FlowN
 			return fail(err)
 		}
 		if len(holes) > 0 {
+			// Supplied values win, as the planner (diff.Make) already applied
+			// them to the plan's desired flow; what is left takes the value the
+			// target flow holds at the same spot, so the target keeps it.
 			values := secrets.Values{}
 			if existing != nil {
 				cur, err := a.currentSecrets(ctx, *existing)
@@ -51,13 +58,7 @@ func (a *applier) props(ctx context.Context, ch diff.Change, existing *api.FlowN
 				}
 				maps.Copy(values, cur)
 			}
-			// The target's own values win: a promotion keeps the target's
-			// credentials; supplied values fill what it does not have.
-			for p, v := range a.opts.Secrets[lowerFlow(ch.Source.Flow)] {
-				if _, ok := values[p]; !ok {
-					values[p] = v
-				}
-			}
+			maps.Copy(values, a.opts.Secrets[lowerFlow(ch.Source.Flow)])
 			restored, missing, err := secrets.Restore(def, values)
 			if err != nil {
 				return fail(err)
@@ -75,6 +76,12 @@ func (a *applier) props(ctx context.Context, ch diff.Change, existing *api.FlowN
 	props, err := f.ToAPI()
 	if err != nil {
 		return fail(err)
+	}
+	if len(props.ConnectionReferences) == 0 {
+		// Update Flow refuses a definition without connectionReferences,
+		// and the wire type drops an empty map (omitempty): send {} as an
+		// extra member, which the known (omitted) field does not shadow.
+		props.Extra = map[string]json.RawMessage{"connectionReferences": json.RawMessage(`{}`)}
 	}
 	if err := checkNoPlaceholder(props); err != nil {
 		return fail(err)
@@ -119,6 +126,15 @@ func checkNoPlaceholder(p api.FlowProperties) error {
 			return fmt.Errorf("refusing to write a redaction placeholder into a live flow (at %s)", strings.Join(holes, ", "))
 		}
 	}
+	for k, raw := range p.Extra {
+		holes, err := secrets.Placeholders(raw)
+		if err != nil {
+			return fmt.Errorf("property %s: %w", k, err)
+		}
+		if len(holes) > 0 {
+			return fmt.Errorf("refusing to write a redaction placeholder into a live flow (property %s)", k)
+		}
+	}
 	if strings.Contains(p.DisplayName, secrets.PlaceholderPrefix) {
 		return fmt.Errorf("refusing to write a redaction placeholder into a live flow (in its display name)")
 	}
@@ -138,38 +154,13 @@ func checkNoPlaceholder(p api.FlowProperties) error {
 	return nil
 }
 
-// rewriteChildRefs points each "Run a Child Flow" action (type Workflow,
-// inputs.host.workflowReferenceName) whose reference is a key of refs at
-// its value; other references stay as they are.
-func rewriteChildRefs(def json.RawMessage, refs map[api.FlowName]api.FlowName) (json.RawMessage, error) {
-	root, err := canon.Parse(def)
-	if err != nil {
-		return nil, fmt.Errorf("rewrite child flow references: %w", err)
-	}
-	lower := make(map[string]api.FlowName, len(refs))
-	for k, v := range refs {
-		lower[strings.ToLower(string(k))] = v
-	}
-	var walk func(v *canon.Value)
-	walk = func(v *canon.Value) {
-		switch v.Kind {
-		case canon.Object:
-			if t := v.Get("type"); t != nil && t.Kind == canon.String && strings.EqualFold(t.Str, "Workflow") {
-				if ref := v.Get("inputs").Get("host").Get("workflowReferenceName"); ref != nil && ref.Kind == canon.String {
-					if to, ok := lower[strings.ToLower(ref.Str)]; ok {
-						ref.Str = string(to)
-					}
-				}
-			}
-			for _, m := range v.Members {
-				walk(m.Value)
-			}
-		case canon.Array:
-			for _, e := range v.Elems {
-				walk(e)
-			}
+// workflowID is the Dataverse workflow id of a source flow of the plan, ""
+// when it has none.
+func (a *applier) workflowID(src model.Key) api.FlowName {
+	for _, ch := range a.plan.Changes {
+		if ch.Source == src && ch.Desired != nil {
+			return api.FlowName(ch.Desired.Meta.WorkflowEntityID)
 		}
 	}
-	walk(root)
-	return root.Encode()
+	return ""
 }

@@ -39,21 +39,3 @@ func TestCheckNoPlaceholder(t *testing.T) {
 		})
 	}
 }
-
-func TestRewriteChildRefs(t *testing.T) {
-	def := json.RawMessage(`{"actions":{"Scope":{"type":"Scope","actions":{
-		"Run":{"type":"Workflow","inputs":{"host":{"workflowReferenceName":"C73E0DFD-99A2-45C7-96D4-5866938F47DA"}}},
-		"Other":{"type":"Workflow","inputs":{"host":{"workflowReferenceName":"11111111-1111-1111-1111-111111111111"}}},
-		"NotAChild":{"type":"Compose","inputs":{"host":{"workflowReferenceName":"c73e0dfd-99a2-45c7-96d4-5866938f47da"}}}}}}}`)
-	out, err := rewriteChildRefs(def, map[api.FlowName]api.FlowName{"c73e0dfd-99a2-45c7-96d4-5866938f47da": "22222222-2222-2222-2222-222222222222"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(out)
-	if strings.Count(s, "22222222-2222-2222-2222-222222222222") != 1 {
-		t.Errorf("want exactly the Workflow action rewritten:\n%s", s)
-	}
-	if !strings.Contains(s, "11111111-1111-1111-1111-111111111111") || !strings.Contains(s, `"c73e0dfd-99a2-45c7-96d4-5866938f47da"`) {
-		t.Errorf("references to other flows, or in other actions, changed:\n%s", s)
-	}
-}

@@ -3,6 +3,8 @@ package importer_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,27 +57,26 @@ func TestApplySecrets(t *testing.T) {
 	if _, err := c.UpdateFlow(ctx, prod, target, api.FlowProperties{Definition: json.RawMessage(def), ConnectionReferences: live.Properties.ConnectionReferences}); err != nil {
 		t.Fatal(err)
 	}
-	// An update keeps the target's values, even when the caller has others.
+	// Without supplied values an update keeps the target's values; with
+	// them, they are written (the plan shows them as supplied).
 	for _, supplied := range []bool{false, true} {
-		description := "checked every 15 minutes"
+		description, want := "checked every 15 minutes", "prod-only-password"
 		if supplied {
-			description = "checked again"
+			description, want = "checked again", devPassword
 		}
 		e.edit(dev, flowSecrets, description)
-		if !supplied {
-			p.secrets = importer.SecretValues{}
-		}
+		p.noSecrets = !supplied
 		plan := p.plan()
-		if !supplied {
-			p.secrets = importer.SecretValues{} // plan() collected Dev's values again
+		if len(plan.Problems) > 0 {
+			t.Fatalf("supplied %v: plan problems %+v", supplied, plan.Problems)
 		}
 		res, err := importer.Apply(ctx, guard{t: c, tb: t}, plan, p.options())
 		if err != nil || res.Failed() > 0 {
 			t.Fatalf("apply (supplied %v): %v %+v", supplied, err, res.Flows)
 		}
 		updated := e.flow(prod, target)
-		if got := password(t, updated.Definition); got != "prod-only-password" {
-			t.Errorf("supplied %v: the update changed Prod's password to %q", supplied, got)
+		if got := password(t, updated.Definition); got != want {
+			t.Errorf("supplied %v: the password is %q, want %q", supplied, got, want)
 		}
 		if jsonString(t, updated.Definition, "description") != description {
 			t.Errorf("supplied %v: the update did not happen", supplied)
@@ -86,8 +87,19 @@ func TestApplySecrets(t *testing.T) {
 func TestApplyRefusesUnresolvedSecrets(t *testing.T) {
 	e := startEmu(t, "")
 	p := newPromotion(t, e, flowSecrets, flowArchive)
+	p.noSecrets = true // no --identity, no --secrets
 	plan := p.plan()
-	p.secrets = importer.SecretValues{} // no --secrets, no --identity
+	if !slices.ContainsFunc(plan.Problems, func(pr diff.Problem) bool { return pr.Code == diff.CodeUnresolvedSecret }) {
+		t.Fatalf("the planner did not flag the unresolved secret: %+v", plan.Problems)
+	}
+	if _, err := importer.Apply(context.Background(), e.client(p.id.ID), plan, p.options()); !errors.Is(err, importer.ErrPlanProblems) {
+		t.Fatalf("a plan with an unresolved secret: want ErrPlanProblems, got %v", err)
+	}
+	// A planner that missed it: the importer refuses the flow on its own.
+	plan.Problems = nil
+	for i := range plan.Changes {
+		plan.Changes[i].Problems = nil
+	}
 	before := e.nonGet()
 	res, err := importer.Apply(context.Background(), guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
 	if err != nil {
