@@ -58,7 +58,8 @@ func TestUsageErrors(t *testing.T) {
 		{"emulator bad calls", []string{"emulator", "--calls", "x"}, "--calls"},
 		{"emulator bad faults", []string{"emulator", "--faults", "explode:p=2"}, "--faults"},
 		{"emulator bad seed", []string{"emulator", "--seed", "nope"}, "--seed"},
-		{"token bad audience", []string{"emulator", "token", "--audience", "graph"}, "--audience"},
+		{"token bad audience", []string{"emulator", "token", "--audience", "mars"}, "--audience"},
+		{"token ttl out of range", []string{"emulator", "token", "--ttl", "48h"}, "--ttl"},
 		{"missing token", []string{"--auth", "token", "envs"}, "FLOWSYNC_TOKEN"},
 	}
 	for _, tt := range tests {

@@ -9,7 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +56,7 @@ func emulatorCommand(g *globalOptions) *ucli.Command {
 			&ucli.StringSliceFlag{Name: "load", Usage: "flow files or directories (both export formats; UTF-8 or UTF-16) to load", Destination: &load},
 			&ucli.StringFlag{Name: "load-env", Usage: "environment that --load fills (default: the default environment)", Destination: &o.LoadEnv},
 			&ucli.StringFlag{Name: "state", Usage: "persist the state to this file across restarts", Destination: &o.State},
-			&ucli.StringFlag{Name: "faults", Usage: "inject faults, e.g. seed=42,429:p=0.2:retry-after=3,5xx:p=0.05,reset:p=0.02", Destination: &o.Faults},
+			&ucli.StringFlag{Name: "faults", Usage: "inject faults, e.g. seed=42,429:p=0.2:retry-after=3,5xx:p=0.05,reset:p=0.02; targeted: 5xx-after-write:op=create:nth=1, 429:op=write:count=20:retry-after=1", Destination: &o.Faults},
 			&ucli.StringFlag{Name: "throttle", Value: emulator.ProfileConnector, Usage: "throttling profile: connector, service or off", Destination: &o.Throttle},
 			&ucli.StringFlag{Name: "calls", Value: pacer.DefaultCalls, Usage: "calls per sliding window per identity, N/DURATION", Destination: &o.Calls},
 			&ucli.StringFlag{Name: "writes", Value: pacer.DefaultWrites, Usage: "non-GET calls per sliding window per identity, N/DURATION", Destination: &o.Writes},
@@ -72,7 +72,8 @@ func emulatorCommand(g *globalOptions) *ucli.Command {
 			Flags: []ucli.Flag{
 				&ucli.StringFlag{Name: "url", Value: "http://127.0.0.1:8787", Usage: "the emulator's URL", EnvVars: []string{"FLOWSYNC_API_URL"}, Destination: &tok.URL},
 				&ucli.StringFlag{Name: "principal", Usage: "object id, user principal name, display name or application id (default: the first admin user)", Destination: &tok.Principal},
-				&ucli.StringFlag{Name: "audience", Value: "flow", Usage: "flow, or powerapps for FLOWSYNC_POWERAPPS_TOKEN", Destination: &tok.Audience},
+				&ucli.StringFlag{Name: "audience", Value: "flow", Usage: "flow, powerapps (for FLOWSYNC_POWERAPPS_TOKEN) or graph (principal lookups)", Destination: &tok.Audience},
+				&ucli.DurationFlag{Name: "ttl", Value: emulator.DefaultTokenTTL, Usage: "token lifetime from now (wall clock); negative for an already expired token, to rehearse token refresh", Destination: &tok.TTL},
 			},
 			Action: func(c *ucli.Context) error { return runEmulatorToken(c.Context, g, tok) },
 		}},
@@ -196,7 +197,7 @@ func loadFlows(base *emulator.Snapshot, paths []string, env string) (*emulator.S
 		if len(matches) == 0 {
 			return nil, fmt.Errorf("--load %s: no *.json flow files in the directory", p)
 		}
-		sort.Strings(matches)
+		slices.Sort(matches)
 		files = append(files, matches...)
 	}
 	if len(files) > 0 {
@@ -212,13 +213,16 @@ func loadFlows(base *emulator.Snapshot, paths []string, env string) (*emulator.S
 type emulatorTokenOptions struct {
 	URL       string
 	Principal string
-	Audience  string // flow or powerapps
+	Audience  string // flow, powerapps or graph
+	// TTL is the token's lifetime from now; negative mints an expired one.
+	TTL time.Duration
 }
 
 // Token audiences by the short names the token command takes.
 var tokenAudiences = map[string]string{
 	"flow":      "https://service.flow.microsoft.com/",
 	"powerapps": "https://service.powerapps.com/",
+	"graph":     "https://graph.microsoft.com",
 }
 
 func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOptions) error {
@@ -228,7 +232,13 @@ func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOpti
 	}
 	aud, ok := tokenAudiences[o.Audience]
 	if !ok {
-		return usagef("--audience: %q: want flow (flows, environments) or powerapps (connections, connectors, admin environment list)", o.Audience)
+		return usagef("--audience: %q: want flow (flows, environments), powerapps (connections, connectors, admin environment list) or graph (principal lookups)", o.Audience)
+	}
+	if o.TTL == 0 {
+		o.TTL = emulator.DefaultTokenTTL
+	}
+	if o.TTL > emulator.MaxTokenTTL || o.TTL < -emulator.MaxTokenTTL {
+		return usagef("--ttl: %v is out of range: want a duration within ±%v (negative for an expired token)", o.TTL, emulator.MaxTokenTTL)
 	}
 	hc, err := g.httpClient()
 	if err != nil {
@@ -268,7 +278,7 @@ func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOpti
 	var t struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := call(http.MethodPost, "/_emulator/token", url.Values{"principal": {id}, "audience": {aud}}, &t); err != nil {
+	if err := call(http.MethodPost, "/_emulator/token", url.Values{"principal": {id}, "audience": {aud}, "ttl": {o.TTL.String()}}, &t); err != nil {
 		return err
 	}
 	if t.AccessToken == "" {

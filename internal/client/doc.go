@@ -9,7 +9,15 @@
 // retried after Retry-After with the identity paused; 5xx and connection
 // errors are retried with backoff for reads and idempotent writes, while a
 // non-idempotent write (Create Flow, Resubmit) that may have reached the
-// server is never re-sent and fails with ErrAmbiguousWrite; 4xx is final.
+// server is never re-sent and fails with ErrAmbiguousWrite; 4xx is final,
+// except a 401 that says the token expired (ExpiredAuthenticationToken, or
+// Graph's InvalidAuthenticationToken): the client gets a fresh token once
+// (asking a TokenInvalidator to drop the refused one) and sends again.
+//
+// LookupPrincipals is the one call outside the Power Automate services: it
+// resolves principal ids through Microsoft Graph (directoryObjects/getByIds,
+// the cloud's Graph host, its own scope, not paced with the connector
+// limits).
 //
 // Lists follow nextLink verbatim across hosts, but a bearer token goes only
 // to a configured endpoint or a Microsoft service host over https. Logs and

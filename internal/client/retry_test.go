@@ -380,13 +380,10 @@ func TestCancelDuringRetryAfter(t *testing.T) {
 		t.Fatalf("call ended before waiting: %v", err)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("error = %v, want context.Canceled", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("call did not end after cancel")
+	// A call that ignores the cancel hangs here until the test binary's
+	// -timeout reports it; no wall-clock deadline of our own.
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("error = %v, want context.Canceled", err)
 	}
 }
 

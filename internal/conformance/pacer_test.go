@@ -2,12 +2,13 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/flowsync/flowsync/internal/client"
@@ -43,35 +44,72 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return c.next.RoundTrip(r)
 }
 
-// pacedSetup is an emulator that throttles at the scaled limits (on the
-// wall clock: the pacer sleeps for real) and one client paced for them.
+// pacedSetup is an emulator that throttles at the scaled limits and one
+// client paced for them. Both read the same clock: the wall clock over
+// loopback (the benchmark), or the fake clock of a testing/synctest bubble
+// over an in-memory network (the test).
 type pacedSetup struct {
-	inst      *embedded.Instance
+	srv       *emulator.Server
 	client    *client.Client
 	transport *countingTransport
 	identity  string
 }
 
+// newPacedSetup runs the emulator on loopback, in real time.
 func newPacedSetup(tb testing.TB) *pacedSetup {
 	tb.Helper()
 	inst := startEmulator(tb, embedded.Options{
 		Snapshot: seed.Demo(),
 		Emulator: emulator.Options{Throttle: scaledThrottle},
 	})
+	base := http.DefaultTransport.(*http.Transport).Clone()
+	base.MaxIdleConnsPerHost = 64
+	return newPacedClient(tb, inst.Server, inst.URL, base)
+}
+
+// newPipedSetup runs the emulator inside the caller's synctest bubble, on
+// an in-memory network; it stops when the test ends.
+func newPipedSetup(t *testing.T) *pacedSetup {
+	t.Helper()
+	srv, err := emulator.New(emulator.Options{Throttle: scaledThrottle})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Load(seed.Demo()); err != nil {
+		t.Fatal(err)
+	}
+	network := newPipeNetwork()
+	hs := &http.Server{Handler: srv}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(network) }()
+	tr := network.transport()
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		if err := hs.Close(); err != nil {
+			t.Errorf("close emulator: %v", err)
+		}
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return newPacedClient(t, srv, "http://"+network.Addr().String(), tr)
+}
+
+// newPacedClient builds the paced client of the maker against srv at url.
+func newPacedClient(tb testing.TB, srv *emulator.Server, url string, base http.RoundTripper) *pacedSetup {
+	tb.Helper()
 	reg, err := pacer.NewRegistry(scaledPacer, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	base.MaxIdleConnsPerHost = 64
 	tr := &countingTransport{next: base}
 	ep, err := client.EndpointsFor(client.Public)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	tokens := mintedTokens(inst.Server, seed.DemoPriya)
+	tokens := mintedTokens(srv, seed.DemoPriya)
 	c, err := client.New(client.Config{
-		Endpoints:  ep.WithBaseURL(inst.URL),
+		Endpoints:  ep.WithBaseURL(url),
 		Tokens:     tokens,
 		HTTPClient: &http.Client{Transport: tr, Timeout: time.Minute},
 		Pacer:      func(id string) client.Pacer { return reg.For(id) },
@@ -87,25 +125,11 @@ func newPacedSetup(tb testing.TB) *pacedSetup {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &pacedSetup{inst: inst, client: c, transport: tr, identity: claims.Identity()}
+	return &pacedSetup{srv: srv, client: c, transport: tr, identity: claims.Identity()}
 }
 
 // stats reads the emulator's per-identity counts.
-func (p *pacedSetup) stats(tb testing.TB) map[string]emulator.Stats {
-	tb.Helper()
-	resp, err := http.Get(p.inst.URL + "/_emulator/stats")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Identities map[string]emulator.Stats `json:"identities"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		tb.Fatal(err)
-	}
-	return out.Identities
-}
+func (p *pacedSetup) stats() map[string]emulator.Stats { return p.srv.Stats() }
 
 // call makes the i-th call of a mixed workload: one in ten is a write
 // (turning the invoice approval flow on or off), the rest are reads on the
@@ -173,42 +197,53 @@ func readsOnly(k int) int { return 2*k + 1 }
 // TestPacerKeepsClientUnderEmulatorLimits drives 2,000 calls (200 of them
 // writes) from 32 goroutines through one client whose pacer knows the
 // emulator's limits, and checks that the emulator refused none of them.
-// It takes about 40 s of wall time: 2,000 calls at 50 a second.
+// It runs in a testing/synctest bubble: the pacer's timers, the client and
+// the emulator's throttle windows all read the bubble's fake clock, which
+// moves only when every goroutine waits, so 40 s of calls at 50 a second
+// take a fraction of a second and no answer can arrive "late". Real-time
+// behaviour over loopback is BenchmarkPacerAgainstEmulator's job.
 func TestPacerKeepsClientUnderEmulatorLimits(t *testing.T) {
 	t.Parallel()
-	const (
-		calls   = 2000
-		workers = 32
-	)
-	p := newPacedSetup(t)
-	start := time.Now()
-	writes, errs := p.runCalls(t.Context(), calls, workers, identity)
-	elapsed := time.Since(start)
-	for i, err := range errs {
-		if i == 5 {
-			t.Errorf("… and %d more errors", len(errs)-5)
-			break
+	synctest.Test(t, func(t *testing.T) {
+		const (
+			calls   = 2000
+			workers = 32
+		)
+		p := newPipedSetup(t)
+		start := time.Now() // the bubble's clock
+		writes, errs := p.runCalls(t.Context(), calls, workers, identity)
+		elapsed := time.Since(start)
+		for i, err := range errs {
+			if i == 5 {
+				t.Errorf("… and %d more errors", len(errs)-5)
+				break
+			}
+			t.Error(err)
 		}
-		t.Error(err)
-	}
-	if writes != calls/10 {
-		t.Errorf("%d writes, want %d", writes, calls/10)
-	}
-	sent := p.transport.requests.Load()
-	if sent != calls {
-		t.Errorf("the client sent %d requests for %d calls: something was retried", sent, calls)
-	}
-	stats := p.stats(t)
-	got, ok := stats[p.identity]
-	if !ok || len(stats) != 1 {
-		t.Fatalf("stats %+v, want one identity %s", stats, p.identity)
-	}
-	want := emulator.Stats{Calls: int(sent), NonGet: int(writes), Throttled: 0, Applied: int(writes)}
-	if got != want {
-		t.Errorf("emulator stats %+v, want %+v", got, want)
-	}
-	t.Logf("%d calls (%d writes) in %v: %.1f calls/s against a limit of %d/s",
-		calls, writes, elapsed.Round(time.Millisecond), float64(calls)/elapsed.Seconds(), scaledThrottle.Calls)
+		if writes != calls/10 {
+			t.Errorf("%d writes, want %d", writes, calls/10)
+		}
+		sent := p.transport.requests.Load()
+		if sent != calls {
+			t.Errorf("the client sent %d requests for %d calls: something was retried", sent, calls)
+		}
+		stats := p.stats()
+		got, ok := stats[p.identity]
+		if !ok || len(stats) != 1 {
+			t.Fatalf("stats %+v, want one identity %s", stats, p.identity)
+		}
+		want := emulator.Stats{Calls: int(sent), NonGet: int(writes), Throttled: 0, Applied: int(writes)}
+		if got != want {
+			t.Errorf("emulator stats %+v, want %+v", got, want)
+		}
+		// The pacer, not luck, kept the calls apart: on the fake clock the
+		// run cannot be shorter than the windows it had to wait for.
+		limit := scaledThrottle.Calls
+		if least := time.Duration(calls/limit-1) * scaledThrottle.Per; elapsed < least {
+			t.Errorf("%d calls took %v of fake time, less than the %v the limit of %d per %v allows",
+				calls, elapsed, least, limit, scaledThrottle.Per)
+		}
+	})
 }
 
 // BenchmarkPacerAgainstEmulator measures how close a saturating client gets
@@ -236,7 +271,7 @@ func BenchmarkPacerAgainstEmulator(b *testing.B) {
 	if len(errs) > 0 {
 		b.Fatalf("%d errors, first: %v", len(errs), errs[0])
 	}
-	if st := p.stats(b)[p.identity]; st.Throttled != 0 || st.Calls != n+limit {
+	if st := p.stats()[p.identity]; st.Throttled != 0 || st.Calls != n+limit {
 		b.Fatalf("emulator stats %+v, want %d calls and none throttled", st, n+limit)
 	}
 	rate := float64(n) / elapsed.Seconds()

@@ -3,7 +3,7 @@ package conformance
 import (
 	"errors"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -318,7 +318,7 @@ func (s *suite) paging(t *testing.T) {
 		}
 		check(t, names, pages, 50)
 		if want > 0 && userNames != nil {
-			sort.Strings(names)
+			slices.Sort(names)
 			if diff := cmp.Diff(userNames, names); diff != "" {
 				t.Errorf("admin and user lists differ (-user +admin):\n%s", diff)
 			}
@@ -441,7 +441,7 @@ func permKeys(ps []api.Permission) []string {
 
 func sorted(s []string) []string {
 	out := append([]string{}, s...)
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

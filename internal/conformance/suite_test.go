@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -345,7 +345,7 @@ func leaks(logs string, secrets map[string]string) []string {
 			out = append(out, fmt.Sprintf("a sig= value (%d characters)", len(m[1])))
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -408,7 +408,7 @@ func flowNames(fs []api.Flow) []string {
 	for _, f := range fs {
 		out = append(out, strings.ToLower(string(f.Name)))
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 
@@ -436,6 +436,6 @@ func duplicates(names []string) []string {
 			out = append(out, n)
 		}
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }

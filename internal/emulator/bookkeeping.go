@@ -2,7 +2,7 @@ package emulator
 
 import (
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -118,6 +118,10 @@ func (b *bookkeeper) snapshotStats() map[string]Stats {
 	return out
 }
 
+// Stats returns the per-identity counts GET /_emulator/stats shows, keyed
+// "user:<oid>" or "app:<appid>", for in-process tests.
+func (s *Server) Stats() map[string]Stats { return s.book.snapshotStats() }
+
 func (b *bookkeeper) reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -141,7 +145,7 @@ func safeQuery(q url.Values) string {
 	for k := range q {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	var parts []string
 	for _, k := range keys {
 		for _, v := range q[k] {

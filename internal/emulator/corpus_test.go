@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -97,7 +97,7 @@ func readCorpus(t *testing.T, dir string) []corpusFlow {
 		for a := range apis {
 			cf.apis = append(cf.apis, a)
 		}
-		sort.Strings(cf.apis)
+		slices.Sort(cf.apis)
 		out = append(out, cf)
 	}
 	return out

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/flowsync/flowsync/internal/api"
@@ -102,15 +102,16 @@ func apiNameFromID(id string) string {
 	return id
 }
 
-// analyze derives a defInfo. It never fails: a definition it cannot read
-// yields an empty summary (seeds may hold anything the service once stored).
-func analyze(def json.RawMessage) *defInfo {
+// analyze derives a defInfo. A definition it cannot read yields an empty
+// summary (seeds may hold anything the service once stored); it fails only
+// when the summary cannot be encoded.
+func analyze(def json.RawMessage) (*defInfo, error) {
 	var doc wdlDoc
-	_ = json.Unmarshal(def, &doc)
+	_ = json.Unmarshal(def, &doc) // unreadable: no triggers or actions to summarize
 	return analyzeDoc(&doc)
 }
 
-func analyzeDoc(doc *wdlDoc) *defInfo {
+func analyzeDoc(doc *wdlDoc) (*defInfo, error) {
 	info := &defInfo{}
 	sum := definitionSummary{Triggers: []summaryOp{}, Actions: []summaryOp{}, Description: doc.Description}
 	for _, name := range sortedKeys(doc.Triggers) {
@@ -139,9 +140,11 @@ func analyzeDoc(doc *wdlDoc) *defInfo {
 	}
 	walk(doc.Actions)
 	var b bytes.Buffer
-	_ = encodeJSON(&b, sum)
+	if err := encodeJSON(&b, sum); err != nil {
+		return nil, fmt.Errorf("encode definition summary: %w", err)
+	}
 	info.summary = b.Bytes()
-	return info
+	return info, nil
 }
 
 func summarize(a wdlAction) summaryOp {
@@ -178,7 +181,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	sort.Strings(keys)
+	slices.Sort(keys)
 	return keys
 }
 

@@ -14,12 +14,23 @@
 // windows. Uncertain behaviour is decided in one place each, marked
 // "Uncertain:".
 //
+// Besides CONTRACT.md's table it serves Get Flow Run and Microsoft Graph's
+// POST /v1.0/directoryObjects/getByIds (graph.go), from the snapshot's
+// principals, for Graph-audience tokens.
+//
 // State is a Snapshot (snapshot.go) loaded into maps; Dump writes it back
 // sorted, and a state file keeps it across restarts. Time comes from a
 // Clock, so retention and throttling are driven by tests, not waited for.
+// Access tokens are the exception: their exp and nbf are checked against
+// Options.TokenClock, the wall clock by default (lifetime.go), because
+// tokens minted by other tools carry real times.
+//
 // Faults (429 storms, 5xx, 5xx after an applied write, dropped connections,
 // slow and truncated answers) are drawn from a seeded generator so that a
-// failing run can be replayed.
+// failing run can be replayed; targeted rules hit the Nth call of one
+// operation (op=create:nth=1, op=write:count=20; see ParseFaults). OnWrite
+// tells an in-process test of each applied write before its answer leaves,
+// so a crash test can stop a client at exactly its Nth write.
 //
 // # Control paths
 //
@@ -43,7 +54,8 @@
 //	POST   /_emulator/clock/advance?by=72h  move the emulator clock forward
 //	GET    /_emulator/faults                rules with seen/fired counts
 //	POST   /_emulator/faults?spec=…         replace the rules (spec as in ParseFaults;
-//	                                        also accepted as the body)
+//	                                        also accepted as the body; an empty or
+//	                                        oversized spec is refused)
 //	DELETE /_emulator/faults                remove all rules
 //	POST   /_emulator/token?principal=<id>[&audience=<aud>][&ttl=1h]
 //	                                        {"access_token":…} for a user or service principal;

@@ -3,6 +3,7 @@ package emulator
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -145,7 +146,7 @@ func flowTriggerURI(e *envRec, f *flowRec) string {
 		"/triggers/" + t + "/run?api-version=2016-06-01"
 }
 
-func (st *state) writeFlow(b *bytes.Buffer, e *envRec, f *flowRec, o renderOpts) {
+func (st *state) writeFlow(b *bytes.Buffer, e *envRec, f *flowRec, o renderOpts) error {
 	b.WriteString(`{"name":`)
 	appendString(b, string(f.Name))
 	b.WriteString(`,"id":`)
@@ -180,14 +181,18 @@ func (st *state) writeFlow(b *bytes.Buffer, e *envRec, f *flowRec, o renderOpts)
 	if o.definition {
 		h.FlowTriggerURI = flowTriggerURI(e, f)
 	}
-	_ = encodeJSON(b, h)
+	if err := encodeJSON(b, h); err != nil {
+		return fmt.Errorf("encode flow %s: %w", f.Name, err)
+	}
 	b.Truncate(b.Len() - 1) // reopen the properties object
 	if o.definition {
 		b.WriteString(`,"definition":`)
 		b.Write(f.Definition)
 		b.WriteString(`,"connectionReferences":`)
 		if o.expandAPI {
-			st.writeExpandedRefs(b, e, f)
+			if err := st.writeExpandedRefs(b, e, f); err != nil {
+				return fmt.Errorf("encode flow %s: %w", f.Name, err)
+			}
 		} else {
 			b.Write(f.ConnectionReferences)
 		}
@@ -202,15 +207,16 @@ func (st *state) writeFlow(b *bytes.Buffer, e *envRec, f *flowRec, o renderOpts)
 		b.Write(f.Extra[k])
 	}
 	b.WriteString("}}")
+	return nil
 }
 
 // writeExpandedRefs adds apiDefinition (the connector) to each reference,
 // as $expand=properties.connectionreferences.apidefinition does.
-func (st *state) writeExpandedRefs(b *bytes.Buffer, e *envRec, f *flowRec) {
+func (st *state) writeExpandedRefs(b *bytes.Buffer, e *envRec, f *flowRec) error {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(f.ConnectionReferences, &m) != nil {
 		b.Write(f.ConnectionReferences)
-		return
+		return nil
 	}
 	b.WriteByte('{')
 	for i, k := range sortedKeys(m) {
@@ -230,15 +236,21 @@ func (st *state) writeExpandedRefs(b *bytes.Buffer, e *envRec, f *flowRec) {
 			b.WriteByte(',')
 		}
 		b.WriteString(`"apiDefinition":`)
-		_ = encodeJSON(b, st.renderConnector(conn, e))
+		if err := encodeJSON(b, st.renderConnector(conn, e)); err != nil {
+			return fmt.Errorf("connection reference %s: connector %s: %w", k, conn.Name, err)
+		}
 		b.WriteByte('}')
 	}
 	b.WriteByte('}')
+	return nil
 }
 
 func (st *state) flowResp(status int, e *envRec, f *flowRec, o renderOpts) *response {
 	b := getBuf()
-	st.writeFlow(b, e, f, o)
+	if err := st.writeFlow(b, e, f, o); err != nil {
+		putBuf(b)
+		return errResp(http.StatusInternalServerError, api.CodeInternalServerError, "%v", err)
+	}
 	return &response{status: status, buf: b}
 }
 
@@ -253,7 +265,10 @@ func (st *state) flowList(c *call, e *envRec, keys []string, o renderOpts, p pag
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		st.writeFlow(b, e, f, o)
+		if err := st.writeFlow(b, e, f, o); err != nil {
+			putBuf(b)
+			return errResp(http.StatusInternalServerError, api.CodeInternalServerError, "%v", err)
+		}
 	}
 	b.WriteByte(']')
 	if next != "" {
@@ -501,7 +516,10 @@ func (s *Server) createFlow(c *call) *response {
 		// designer does; importers that cannot vouch for connections send Stopped.
 		fb.state = api.StateStarted
 	}
-	info := analyzeDoc(fb.doc)
+	info, err := analyzeDoc(fb.doc)
+	if err != nil {
+		return errResp(http.StatusInternalServerError, api.CodeInternalServerError, "create flow: %v", err)
+	}
 	if resp := checkUses(info, fb.refs); resp != nil {
 		return resp
 	}
@@ -560,7 +578,10 @@ func (s *Server) updateFlow(c *call) *response {
 	}
 	var newInfo *defInfo
 	if fb.doc != nil {
-		newInfo = analyzeDoc(fb.doc)
+		var err error
+		if newInfo, err = analyzeDoc(fb.doc); err != nil {
+			return errResp(http.StatusInternalServerError, api.CodeInternalServerError, "update flow %s: %v", c.p.flow, err)
+		}
 	}
 	return s.mutate(c, func(st *state) *response {
 		e, f, resp := findFlow(st, c)

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/flowsync/flowsync/internal/api"
@@ -88,7 +88,8 @@ func (p page) start(keys []string) int {
 	if !p.resuming {
 		return 0
 	}
-	return sort.SearchStrings(keys, p.after+"\x00")
+	i, _ := slices.BinarySearch(keys, p.after+"\x00")
+	return i
 }
 
 // nextLink is the absolute URL of the page after the one ending at lastKey:

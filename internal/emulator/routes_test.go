@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -44,7 +43,7 @@ func keysOf(t *testing.T, m any, path string) []string {
 	for k := range obj {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

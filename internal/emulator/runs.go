@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -401,7 +400,7 @@ func (s *Server) listTriggers(c *call) *response {
 			byKey[k] = t
 			keys = append(keys, k)
 		}
-		sort.Strings(keys)
+		slices.Sort(keys)
 		state := "Disabled"
 		if f.State == api.StateStarted {
 			state = "Enabled"

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -89,8 +88,9 @@ func runKey(r Run) string {
 	return fmt.Sprintf("%020d|%s", int64(1<<62)-r.StartTime.UnixNano(), lower(r.Name))
 }
 
-// buildState validates snap and indexes it. It copies what it keeps, so the
-// caller may reuse snap.
+// buildState validates snap and indexes it, in dependency order: who
+// exists, where, which connectors and connections, then flows and their
+// runs. It copies what it keeps, so the caller may reuse snap.
 func buildState(snap *Snapshot) (*state, error) {
 	if snap == nil {
 		return nil, fmt.Errorf("snapshot is nil")
@@ -99,18 +99,31 @@ func buildState(snap *Snapshot) (*state, error) {
 		return nil, fmt.Errorf("snapshot has no tenant")
 	}
 	st := newState(snap.Tenant)
+	for _, step := range []func(*state, *Snapshot) error{
+		addPrincipals, linkGroupMembers, addEnvironments, addConnectors, addConnections, addFlows, addRuns,
+	} {
+		if err := step(st, snap); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// addPrincipals indexes users, groups and service principals by object id
+// and service principals by application id too.
+func addPrincipals(st *state, snap *Snapshot) error {
 	for _, p := range snap.Principals {
 		if p.ID == "" {
-			return nil, fmt.Errorf("principal %q: empty id", p.DisplayName)
+			return fmt.Errorf("principal %q: empty id", p.DisplayName)
 		}
 		switch p.Type {
 		case api.PrincipalUser, api.PrincipalGroup, api.PrincipalServicePrincipal:
 		default:
-			return nil, fmt.Errorf("principal %s: type %q: want User, Group or ServicePrincipal", p.ID, p.Type)
+			return fmt.Errorf("principal %s: type %q: want User, Group or ServicePrincipal", p.ID, p.Type)
 		}
 		k := lower(string(p.ID))
 		if _, dup := st.principals[k]; dup {
-			return nil, fmt.Errorf("principal %s: duplicate id", p.ID)
+			return fmt.Errorf("principal %s: duplicate id", p.ID)
 		}
 		rec := &principalRec{Principal: p}
 		rec.Members = slices.Clone(p.Members)
@@ -118,41 +131,51 @@ func buildState(snap *Snapshot) (*state, error) {
 		st.principals[k] = rec
 		if p.Type == api.PrincipalServicePrincipal {
 			if p.AppID == "" {
-				return nil, fmt.Errorf("service principal %s: empty appId", p.ID)
+				return fmt.Errorf("service principal %s: empty appId", p.ID)
 			}
 			ak := lower(p.AppID)
 			if _, dup := st.byAppID[ak]; dup {
-				return nil, fmt.Errorf("service principal %s: duplicate appId %s", p.ID, p.AppID)
+				return fmt.Errorf("service principal %s: duplicate appId %s", p.ID, p.AppID)
 			}
 			st.byAppID[ak] = rec
 		}
 	}
+	return nil
+}
+
+// linkGroupMembers records, on each member, the groups it belongs to, so
+// that visibility checks need no scan of every group.
+func linkGroupMembers(st *state, _ *Snapshot) error {
 	for _, g := range st.principals {
 		if g.Type != api.PrincipalGroup {
 			if len(g.Members) > 0 {
-				return nil, fmt.Errorf("principal %s: only groups have members", g.ID)
+				return fmt.Errorf("principal %s: only groups have members", g.ID)
 			}
 			continue
 		}
 		for _, m := range g.Members {
 			mr, ok := st.principals[lower(string(m))]
 			if !ok {
-				return nil, fmt.Errorf("group %s: member %s is not a principal", g.ID, m)
+				return fmt.Errorf("group %s: member %s is not a principal", g.ID, m)
 			}
 			mr.groups = append(mr.groups, lower(string(g.ID)))
 		}
 	}
 	for _, p := range st.principals {
-		sort.Strings(p.groups)
+		slices.Sort(p.groups)
 	}
+	return nil
+}
 
+// addEnvironments indexes environments, the default one first, then by name.
+func addEnvironments(st *state, snap *Snapshot) error {
 	for _, e := range snap.Environments {
 		if e.Name == "" {
-			return nil, fmt.Errorf("environment %q: empty name", e.DisplayName)
+			return fmt.Errorf("environment %q: empty name", e.DisplayName)
 		}
 		k := lower(string(e.Name))
 		if _, dup := st.envs[k]; dup {
-			return nil, fmt.Errorf("environment %s: duplicate name", e.Name)
+			return fmt.Errorf("environment %s: duplicate name", e.Name)
 		}
 		if e.Location == "" {
 			e.Location = "unitedstates"
@@ -162,13 +185,14 @@ func buildState(snap *Snapshot) (*state, error) {
 		st.envs[k] = rec
 		st.envOrder = append(st.envOrder, rec)
 	}
-	// The default environment first, then by name.
-	sort.Slice(st.envOrder, func(i, j int) bool {
-		a, b := st.envOrder[i], st.envOrder[j]
+	slices.SortFunc(st.envOrder, func(a, b *envRec) int {
 		if a.IsDefault != b.IsDefault {
-			return a.IsDefault
+			if a.IsDefault {
+				return -1
+			}
+			return 1
 		}
-		return a.key < b.key
+		return strings.Compare(a.key, b.key)
 	})
 	defaults := 0
 	for _, e := range st.envOrder {
@@ -177,83 +201,101 @@ func buildState(snap *Snapshot) (*state, error) {
 		}
 	}
 	if defaults > 1 {
-		return nil, fmt.Errorf("snapshot has %d default environments, want at most one", defaults)
+		return fmt.Errorf("snapshot has %d default environments, want at most one", defaults)
 	}
+	return nil
+}
 
+// addConnectors indexes the tenant's connectors (custom ones belong to an
+// environment).
+func addConnectors(st *state, snap *Snapshot) error {
 	for _, c := range snap.Connectors {
 		if c.Name == "" {
-			return nil, fmt.Errorf("connector %q: empty name", c.DisplayName)
+			return fmt.Errorf("connector %q: empty name", c.DisplayName)
 		}
 		if c.Environment != "" && st.env(string(c.Environment)) == nil {
-			return nil, fmt.Errorf("connector %s: unknown environment %s", c.Name, c.Environment)
+			return fmt.Errorf("connector %s: unknown environment %s", c.Name, c.Environment)
 		}
 		k := lower(string(c.Name))
 		if _, dup := st.connectors[k]; dup {
-			return nil, fmt.Errorf("connector %s: duplicate name", c.Name)
+			return fmt.Errorf("connector %s: duplicate name", c.Name)
 		}
 		rec := &connectorRec{Connector: c, key: k}
 		st.connectors[k] = rec
 		st.connOrder = append(st.connOrder, rec)
 	}
-	sort.Slice(st.connOrder, func(i, j int) bool { return st.connOrder[i].key < st.connOrder[j].key })
+	slices.SortFunc(st.connOrder, func(a, b *connectorRec) int { return strings.Compare(a.key, b.key) })
+	return nil
+}
 
+// addConnections files each connection under its environment, checking its
+// connector is available there.
+func addConnections(st *state, snap *Snapshot) error {
 	for _, c := range snap.Connections {
 		e := st.env(string(c.Environment))
 		if e == nil {
-			return nil, fmt.Errorf("connection %s: unknown environment %s", c.Name, c.Environment)
+			return fmt.Errorf("connection %s: unknown environment %s", c.Name, c.Environment)
 		}
 		if c.Name == "" || c.API == "" {
-			return nil, fmt.Errorf("connection %q in %s: name and api are required", c.Name, c.Environment)
+			return fmt.Errorf("connection %q in %s: name and api are required", c.Name, c.Environment)
 		}
 		if st.connectorIn(string(c.API), e) == nil {
-			return nil, fmt.Errorf("connection %s: connector %s is not available in environment %s", c.Name, c.API, c.Environment)
+			return fmt.Errorf("connection %s: connector %s is not available in environment %s", c.Name, c.API, c.Environment)
 		}
 		switch c.Status {
 		case statusConnected, statusError, statusUnauthenticated:
 		default:
-			return nil, fmt.Errorf("connection %s: status %q: want Connected, Error or Unauthenticated", c.Name, c.Status)
+			return fmt.Errorf("connection %s: status %q: want Connected, Error or Unauthenticated", c.Name, c.Status)
 		}
 		k := lower(string(c.Name))
 		if _, dup := e.conns[k]; dup {
-			return nil, fmt.Errorf("connection %s in %s: duplicate name", c.Name, c.Environment)
+			return fmt.Errorf("connection %s in %s: duplicate name", c.Name, c.Environment)
 		}
 		c.CreatedTime = c.CreatedTime.UTC()
 		e.addConn(&connRec{Connection: c, key: k})
 	}
+	return nil
+}
 
+// addFlows files each flow under its environment (loadFlow checks it).
+func addFlows(st *state, snap *Snapshot) error {
 	for _, f := range snap.Flows {
 		e := st.env(string(f.Environment))
 		if e == nil {
-			return nil, fmt.Errorf("flow %s: unknown environment %s", f.Name, f.Environment)
+			return fmt.Errorf("flow %s: unknown environment %s", f.Name, f.Environment)
 		}
 		if f.Name == "" {
-			return nil, fmt.Errorf("flow %q in %s: empty name", f.DisplayName, f.Environment)
+			return fmt.Errorf("flow %q in %s: empty name", f.DisplayName, f.Environment)
 		}
 		k := lower(string(f.Name))
 		if _, dup := e.flows[k]; dup {
-			return nil, fmt.Errorf("flow %s in %s: duplicate name", f.Name, f.Environment)
+			return fmt.Errorf("flow %s in %s: duplicate name", f.Name, f.Environment)
 		}
 		if st.principal(string(f.Creator)) == nil {
-			return nil, fmt.Errorf("flow %s: creator %s is not a principal", f.Name, f.Creator)
+			return fmt.Errorf("flow %s: creator %s is not a principal", f.Name, f.Creator)
 		}
 		rec, err := loadFlow(st, f)
 		if err != nil {
-			return nil, fmt.Errorf("flow %s: %w", f.Name, err)
+			return fmt.Errorf("flow %s: %w", f.Name, err)
 		}
 		e.addFlow(rec)
 	}
+	return nil
+}
 
+// addRuns files each run under its flow, newest first.
+func addRuns(st *state, snap *Snapshot) error {
 	for _, r := range snap.Runs {
 		e := st.env(string(r.Environment))
 		if e == nil {
-			return nil, fmt.Errorf("run %s: unknown environment %s", r.Name, r.Environment)
+			return fmt.Errorf("run %s: unknown environment %s", r.Name, r.Environment)
 		}
 		f := e.flows[lower(string(r.Flow))]
 		if f == nil {
-			return nil, fmt.Errorf("run %s: unknown flow %s in %s", r.Name, r.Flow, r.Environment)
+			return fmt.Errorf("run %s: unknown flow %s in %s", r.Name, r.Flow, r.Environment)
 		}
 		if r.Name == "" {
-			return nil, fmt.Errorf("run of flow %s: empty name", r.Flow)
+			return fmt.Errorf("run of flow %s: empty name", r.Flow)
 		}
 		r.StartTime = r.StartTime.UTC()
 		if r.EndTime != nil {
@@ -262,12 +304,12 @@ func buildState(snap *Snapshot) (*state, error) {
 		}
 		for _, old := range e.runs[f.key] {
 			if lower(old.Name) == lower(r.Name) {
-				return nil, fmt.Errorf("run %s of flow %s: duplicate name", r.Name, r.Flow)
+				return fmt.Errorf("run %s of flow %s: duplicate name", r.Name, r.Flow)
 			}
 		}
 		e.addRun(f.key, &runRec{Run: r, key: runKey(r)})
 	}
-	return st, nil
+	return nil
 }
 
 // loadFlow checks a snapshot flow leniently (seeds may hold any real
@@ -317,7 +359,11 @@ func loadFlow(st *state, f Flow) (*flowRec, error) {
 		t := f.DeletedTime.UTC()
 		f.DeletedTime = &t
 	}
-	return &flowRec{Flow: f, key: lower(string(f.Name)), info: analyze(def), refs: parsed}, nil
+	info, err := analyze(def)
+	if err != nil {
+		return nil, err
+	}
+	return &flowRec{Flow: f, key: lower(string(f.Name)), info: info, refs: parsed}, nil
 }
 
 // compactExtra copies extra members, checking that each is valid JSON.
@@ -443,7 +489,7 @@ func (st *state) dump(now time.Time) *Snapshot {
 	for k := range st.principals {
 		ids = append(ids, k)
 	}
-	sort.Strings(ids)
+	slices.Sort(ids)
 	for _, k := range ids {
 		p := st.principals[k].Principal
 		p.Members = slices.Clone(p.Members)

@@ -1,7 +1,8 @@
 package pacer
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"sync"
 	"time"
 )
@@ -85,12 +86,11 @@ func (c *FakeClock) AdvanceTo(t time.Time) {
 	if t.After(c.now) {
 		c.now = t
 	}
-	sort.Slice(c.timers, func(i, j int) bool {
-		a, b := c.timers[i], c.timers[j]
-		if !a.at.Equal(b.at) {
-			return a.at.Before(b.at)
+	slices.SortFunc(c.timers, func(a, b *fakeTimer) int {
+		if d := a.at.Compare(b.at); d != 0 {
+			return d
 		}
-		return a.seq < b.seq
+		return cmp.Compare(a.seq, b.seq)
 	})
 	n := 0
 	for _, tm := range c.timers {

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -297,7 +297,7 @@ func convertReferences(raw json.RawMessage) (json.RawMessage, []RefInfo, bool, e
 		info.Key = e.Key
 		infos = append(infos, info)
 	}
-	sort.Slice(infos, func(i, j int) bool { return infos[i].Key < infos[j].Key })
+	slices.SortFunc(infos, func(a, b RefInfo) int { return strings.Compare(a.Key, b.Key) })
 	if !converted {
 		return raw, infos, false, nil
 	}

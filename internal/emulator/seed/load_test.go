@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -36,7 +35,7 @@ func writeFiles(t *testing.T, files map[string][]byte) (string, []string) {
 		}
 		paths = append(paths, p)
 	}
-	sort.Strings(paths)
+	slices.Sort(paths)
 	return dir, paths
 }
 
@@ -117,7 +116,7 @@ func TestFromFiles(t *testing.T) {
 			conns = append(conns, string(c.API)+" "+string(c.Name))
 		}
 	}
-	sort.Strings(conns)
+	slices.Sort(conns)
 	wantConns := []string{
 		"shared_cat-5fgraph-5f21dec655d73f3a8c " + string(inventConnectionName(env, "shared_cat-5fgraph-5f21dec655d73f3a8c", "cat_Graph")),
 		"shared_commondataserviceforapps " + string(dataverse),
