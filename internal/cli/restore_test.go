@@ -62,7 +62,7 @@ func TestRestoreCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("dry run: exit %d\n%s%s", code, out, stderr)
 	}
-	for _, want := range []string{"--at 0h: the last backup at or before it is commit", "Request a laptop", "cost:", "dry run: nothing was written"} {
+	for _, want := range []string{"--at 0h: the last backup at or before it is commit", "Request a laptop", "Cost", "dry run: nothing was written"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("dry run output lacks %q:\n%s", want, out)
 		}
