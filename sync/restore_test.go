@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,4 +209,70 @@ func TestRestoreAfterDisaster(t *testing.T) {
 		}
 	}
 	assertClean()
+}
+
+// TestRestoreReportsFlowsThatCannotBeTurnedOn: when the service refuses
+// to turn a flow on, the restore goes on with the others, and the health
+// report names the flow with the service's reason; a rerun once the service
+// agrees finishes the job.
+func TestRestoreReportsFlowsThatCannotBeTurnedOn(t *testing.T) {
+	e := startEmu(t, nil)
+	rp := openRepo(t, false)
+	ctx := context.Background()
+	good := e.backupAt(rp, seed.DemoEnvDev)
+	for _, f := range []api.FlowName{flowInvoice, flowDigest} {
+		if err := e.client.StopFlow(ctx, seed.DemoEnvDev, f, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := emulator.ParseFaults("5xx:op=start:count=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.inst.Server.SetFaults(cfg); err != nil {
+		t.Fatal(err)
+	}
+	opts := fsync.RestoreOptions{Rev: good.String(), Env: string(seed.DemoEnvDev), Identity: e.identity(), Author: testAuthor()}
+	res, err := e.engine(rp).Restore(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Healthy() {
+		t.Fatal("restore reported healthy although no flow could be turned on")
+	}
+	bad := map[api.FlowName]fsync.FlowHealth{}
+	for _, h := range res.Health {
+		if !h.OK() {
+			bad[h.Source.Flow] = h
+		}
+	}
+	for _, f := range []api.FlowName{flowInvoice, flowDigest} {
+		h, ok := bad[f]
+		if !ok {
+			t.Errorf("flow %s is not reported", f)
+			continue
+		}
+		if h.Want != api.StateStarted || h.State != api.StateStopped || !h.Failed || !strings.Contains(h.Problem, "turn on") || !strings.Contains(h.Problem, "50") {
+			t.Errorf("flow %s: %+v; want Started wanted, Stopped found, and the service's 5xx as the reason", f, h)
+		}
+	}
+	if len(bad) != 2 {
+		t.Errorf("%d flows reported, want 2: %+v", len(bad), bad)
+	}
+
+	if err := e.inst.Server.SetFaults(emulator.FaultConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = e.engine(rp).Restore(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Healthy() {
+		t.Errorf("rerun not healthy: %+v", res.Health)
+	}
+	for _, f := range []api.FlowName{flowInvoice, flowDigest} {
+		if fl, ok := e.flowByName(seed.DemoEnvDev, f); !ok || fl.State != api.StateStarted {
+			t.Errorf("flow %s after the rerun: %q", f, fl.State)
+		}
+	}
 }
