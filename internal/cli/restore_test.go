@@ -17,6 +17,12 @@ import (
 // for damaging an environment the way people do.
 func (p *promoteEmu) adminClient() *client.Client {
 	p.t.Helper()
+	return p.clientAs(seed.DemoAdmin)
+}
+
+// clientAs is an API client of the emulator signed in as principal.
+func (p *promoteEmu) clientAs(principal api.PrincipalID) *client.Client {
+	p.t.Helper()
 	ep, err := client.EndpointsFor(client.Public)
 	if err != nil {
 		p.t.Fatal(err)
@@ -24,7 +30,7 @@ func (p *promoteEmu) adminClient() *client.Client {
 	c, err := client.New(client.Config{
 		Endpoints: ep.WithBaseURL(p.inst.URL),
 		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
-			return p.inst.Server.MintToken(seed.DemoAdmin, strings.TrimSuffix(scope, ".default"))
+			return p.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
 		}),
 		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 	})
