@@ -257,6 +257,12 @@ func (a *applier) update(ctx context.Context, ch diff.Change, fr *FlowResult) er
 				creator = p.Principal
 			}
 		}
+		// A soft-deleted flow's summary carries no permissions (the
+		// service serves none until it is restored): its creator is still
+		// the Owner, whose role the service refuses to change.
+		if creator == "" && ch.Actual.Meta.Creator != nil {
+			creator = ch.Actual.Meta.Creator.ObjectID
+		}
 	}
 	owner := a.isOwner(ch.Actual)
 	admin := !owner && a.opts.Identity.Admin

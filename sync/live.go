@@ -12,6 +12,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/secrets"
 )
 
 // Live reads a live environment through the API client. As admin it uses
@@ -148,9 +149,21 @@ func (l Live) readFlow(ctx context.Context, env api.EnvName, s api.Flow) (model.
 		}
 	}
 	full.Name = s.Name
-	f, _, err := model.Normalize(env, full, perms, model.NormalizeOptions{})
+	f, rep, err := model.Normalize(env, full, perms, model.NormalizeOptions{KeepSecretValues: true})
 	if err != nil {
 		return model.Flow{}, err
+	}
+	// The live definition keeps its secret values: a placeholder of the
+	// tree is compared with what the target really holds, so a value
+	// supplied with --identity or --secrets that the target already has is
+	// no change (and a restore or import with them makes no write the
+	// second time). The plan shows paths, never these values.
+	if len(rep.Values) > 0 && f.Definition != nil {
+		def, _, err := secrets.Restore(f.Definition, rep.Values)
+		if err != nil {
+			return model.Flow{}, fmt.Errorf("read flow %s (%q) in %s: %w", s.Name, s.Properties.DisplayName, env, err)
+		}
+		f.Definition = def
 	}
 	return f, nil
 }

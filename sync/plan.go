@@ -178,10 +178,10 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 		return nil, err
 	}
 	p.Head = head
-	if !sameEnv {
-		if p.Links, err = ReadLinks(ctx, e.Repo, head, srcEnv.Name, p.TargetEnv); err != nil {
-			return nil, err
-		}
+	// In the same environment the links are those a restore made when it
+	// recreated a flow that was gone (links/<env>/<env>.json).
+	if p.Links, err = ReadLinks(ctx, e.Repo, head, srcEnv.Name, p.TargetEnv); err != nil {
+		return nil, err
 	}
 
 	if p.Live {

@@ -91,6 +91,9 @@ func newApp(stdio IO) *ucli.App {
 			diffCommand(g),
 			importCommand(g),
 			mappingCommand(g),
+			logCommand(g),
+			showCommand(g),
+			restoreCommand(g),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {}, // Main decides exit codes
 	}
