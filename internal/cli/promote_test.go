@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -314,3 +315,63 @@ var (
 	_ = exec.Command
 	_ = api.StateStarted
 )
+
+// TestImportOutputEscapesHostileNames: a display name with terminal
+// escapes, BiDi overrides and line breaks reaches the plan, the progress
+// and the summary only escaped.
+func TestImportOutputEscapesHostileNames(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	hostile := "Evil\x1b[31m red\u202e\r\nfake: ok"
+	tok, err := p.inst.Server.MintToken(seed.DemoPriya, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Priya renames her flow through the API, as a maker would.
+	if err := renameFlow(p, seed.DemoEnvDev, seed.DemoFlowStopped, hostile, tok); err != nil {
+		t.Fatal(err)
+	}
+	repoDir := p.backup()
+	mapPath := writeFile(t, "map.yaml", goodMap())
+	for _, args := range [][]string{
+		{"diff", "--format", "text"},
+		{"diff", "--format", "markdown"},
+		{"import", "--yes"},
+	} {
+		all := append(append([]string{"--verbose"}, args...), "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath, "--flow", string(seed.DemoFlowStopped))
+		code, out, stderr := p.run(all...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, stderr)
+		}
+		if !strings.Contains(out+stderr, "Evil") {
+			t.Errorf("%v: the flow's name is not shown at all:\n%s", args, out+stderr)
+		}
+		for _, bad := range []string{"\x1b", "\u202e", "\r"} {
+			if strings.Contains(out+stderr, bad) {
+				t.Errorf("%v: output holds a raw %q:\n%q", args, bad, out+stderr)
+			}
+		}
+		if strings.Contains(out+stderr, "\nfake: ok") {
+			t.Errorf("%v: the name's line break starts a line of its own", args)
+		}
+	}
+}
+
+// renameFlow renames a flow with a maker's token, straight through the API.
+func renameFlow(p *promoteEmu, env api.EnvName, flow api.FlowName, name, tok string) error {
+	body, _ := json.Marshal(map[string]any{"properties": map[string]any{"displayName": name}})
+	req, err := http.NewRequest(http.MethodPatch, p.inst.URL+"/providers/Microsoft.ProcessSimple/environments/"+string(env)+"/flows/"+string(flow)+"?api-version=2016-11-01", strings.NewReader(string(body)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("rename: %s", resp.Status)
+	}
+	return nil
+}
