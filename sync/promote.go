@@ -82,6 +82,11 @@ func (e *Engine) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult,
 	if o.Keep == "" {
 		o.Keep = o.Identity.ID
 	}
+	// A run killed while it committed a link may have left the working
+	// tree's links/ behind the branch: bring it back in step first.
+	if _, err := e.Repo.RepairWorktree(ctx, o.Branch, []string{LinksDir}); err != nil {
+		return nil, err
+	}
 	// An interrupted import left a journal: settle it before planning, so
 	// that a flow whose create answer was lost pairs by its link, never by
 	// a display name that could match twice.

@@ -170,6 +170,13 @@ func checkProdConverged(t *testing.T, p *promoteEmu, repoDir string) {
 	if code, out, stderr := p.run(diffArgs...); code != 0 {
 		t.Errorf("diff after the rerun: exit %d, want 0\n%s%s", code, out, stderr)
 	}
+	// The backup repository is sound and its working tree clean.
+	if out, err := exec.Command("git", "-C", repoDir, "fsck", "--strict", "--no-dangling").CombinedOutput(); err != nil {
+		t.Errorf("git fsck --strict: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("git", "-C", repoDir, "status", "--porcelain").CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) != 0 {
+		t.Errorf("git status after the rerun (%v):\n%s", err, out)
+	}
 	snap := p.inst.Server.Dump()
 	conns := map[api.ConnectionName]emulator.Connection{}
 	for _, c := range snap.Connections {
