@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/mail"
@@ -23,6 +24,7 @@ import (
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/token"
 	"github.com/flowsync/flowsync/repo"
+	fsync "github.com/flowsync/flowsync/sync"
 )
 
 // exportOptions are the options of `flowsync export`.
@@ -238,9 +240,6 @@ func adminScope(ctx context.Context, s *session, scope string) (admin bool, iden
 	return c.IsAdmin() || c.IsApp(), identity, nil
 }
 
-// exportPaths are the tree paths an export owns in the working tree.
-var exportPaths = []string{export.RootFileName, "environments"}
-
 func runExport(ctx context.Context, g *globalOptions, s *session, o exportOptions) (err error) {
 	rp, err := repo.Open(ctx, o.Repo, repo.OpenOptions{Bare: o.Bare, InitialBranch: o.Branch})
 	if err != nil {
@@ -276,20 +275,6 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 		return err
 	}
 	defer unlock()
-	// A run killed while it wrote the working tree, or one that could not
-	// write it, left it behind the branch: bring it back in step first.
-	fixed, err := rp.RepairWorktree(ctx, o.Branch, exportPaths)
-	if err != nil {
-		return err
-	}
-	if fixed.Repaired() && !g.Quiet && g.Output != "json" {
-		fmt.Fprintf(g.io.Err, "repaired the working tree of %s: %d file(s) brought back in step with %s", rp.Dir(), len(fixed.Restored), o.Branch)
-		if fixed.RemovedIndexLock {
-			fmt.Fprint(g.io.Err, " (a killed run's index.lock removed)")
-		}
-		fmt.Fprintln(g.io.Err)
-	}
-
 	admin, identity, err := adminScope(ctx, s, o.Scope)
 	if err != nil {
 		return err
@@ -305,23 +290,7 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 	if identity != "" && s.Pacers != nil {
 		rep.pacer = s.Pacers.For(identity)
 	}
-	res, replay, err := export.Run(ctx, export.ClientSource{Client: s.Client, Admin: admin, IncludeDeleted: o.IncludeDeleted}, rp, export.Options{
-		Envs:        o.Envs,
-		AllEnvs:     o.AllEnvs,
-		Branch:      o.Branch,
-		Message:     o.Message,
-		Author:      o.author,
-		Incremental: o.Incremental,
-		AllowShrink: o.AllowShrink,
-		Concurrency: o.Concurrency,
-		Sealer:      sealer,
-		Reseal:      o.Reseal,
-	}, rep)
-	if err != nil {
-		return fmt.Errorf("export to %s: %w", o.Repo, err)
-	}
-
-	var pushed *repo.PushResult
+	var push *repo.PushOptions
 	if o.Push {
 		var ca []byte
 		if o.CABundle != "" {
@@ -329,29 +298,59 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 				return fmt.Errorf("--git-ca-cert: %w", err)
 			}
 		}
-		pr, err := rp.Push(ctx, repo.PushOptions{
-			Remote:  remote,
-			Branch:  o.Branch,
-			Rebuild: replay.Rebuilder(),
-			Auth: repo.Auth{
-				Getenv:          g.getenv,
-				CABundle:        ca,
-				SSHKeyFile:      o.SSHKey,
-				KnownHostsFiles: o.KnownHosts,
-			},
-		})
-		if err != nil {
-			// The local commit stays; say so.
-			if perr := printExportResult(g, res, nil); perr != nil {
-				return perr
-			}
-			if !res.Committed {
-				return fmt.Errorf("nothing new to commit, but pushing the earlier local commits failed (they stay on the local branch; the next run pushes them): %w", err)
-			}
-			return fmt.Errorf("the export is committed locally (%s) but the push failed: %w", shortHash(res.Commit), err)
-		}
-		pushed = &pr
+		push = &repo.PushOptions{Remote: remote, Auth: repo.Auth{
+			Getenv:          g.getenv,
+			CABundle:        ca,
+			SSHKeyFile:      o.SSHKey,
+			KnownHostsFiles: o.KnownHosts,
+		}}
 	}
+	// The engine repairs a working tree a killed run left behind, exports
+	// and pushes.
+	e := &fsync.Engine{Repo: rp, Live: &fsync.Live{Client: s.Client, Admin: admin}}
+	br, err := e.Backup(ctx, fsync.BackupOptions{
+		Options: export.Options{
+			Envs:        o.Envs,
+			AllEnvs:     o.AllEnvs,
+			Branch:      o.Branch,
+			Message:     o.Message,
+			Author:      o.author,
+			Incremental: o.Incremental,
+			AllowShrink: o.AllowShrink,
+			Concurrency: o.Concurrency,
+			Sealer:      sealer,
+			Reseal:      o.Reseal,
+		},
+		Admin:          admin,
+		IncludeDeleted: o.IncludeDeleted,
+		Reporter:       rep,
+		Repaired: func(fixed repo.WorktreeRepair) {
+			if g.Quiet || g.Output == "json" {
+				return
+			}
+			fmt.Fprintf(g.io.Err, "repaired the working tree of %s: %d file(s) brought back in step with %s", rp.Dir(), len(fixed.Restored), o.Branch)
+			if fixed.RemovedIndexLock {
+				fmt.Fprint(g.io.Err, " (a killed run's index.lock removed)")
+			}
+			fmt.Fprintln(g.io.Err)
+		},
+		Push: push,
+	})
+	if errors.Is(err, fsync.ErrPush) {
+		// The local commit stays; say so.
+		res := br.Result
+		if perr := printExportResult(g, res, nil); perr != nil {
+			return perr
+		}
+		if !res.Committed {
+			return fmt.Errorf("nothing new to commit, but pushing the earlier local commits failed (they stay on the local branch; the next run pushes them): %w", err)
+		}
+		return fmt.Errorf("the export is committed locally (%s) but the push failed: %w", shortHash(res.Commit), err)
+	}
+	if err != nil {
+		return err
+	}
+	res, pushed := br.Result, br.Pushed
 	if err := printExportResult(g, res, pushed); err != nil {
 		return err
 	}
