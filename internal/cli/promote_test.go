@@ -375,3 +375,45 @@ func renameFlow(p *promoteEmu, env api.EnvName, flow api.FlowName, name, tok str
 	}
 	return nil
 }
+
+// TestImportPartialFailureExits3: a flow the service keeps refusing fails
+// alone (the others are done), the run exits 3 naming it, and a rerun
+// finishes the work.
+func TestImportPartialFailureExits3(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	mapPath := writeFile(t, "map.yaml", goodMap())
+	args := append([]string{"import", "--yes", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)
+	cfg, err := emulator.ParseFaults("5xx:op=create:count=1000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.inst.Server.SetFaults(cfg); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := p.run(args...)
+	if code != ExitPartial {
+		t.Fatalf("exit %d, want %d\n%s%s", code, ExitPartial, out, stderr)
+	}
+	if !strings.Contains(out, "FAILED") || !strings.Contains(stderr, "failed") {
+		t.Errorf("the output does not name the failed flows:\n%s%s", out, stderr)
+	}
+	// Creates were refused; the update of the existing flow was still done.
+	var updated bool
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "update") && strings.Contains(line, `"Invoice approval"`) && strings.HasSuffix(line, ": ok") {
+			updated = true
+		}
+	}
+	if !updated {
+		t.Errorf("the update that could be done was not reported done:\n%s", out)
+	}
+	p.inst.Server.SetFaults(emulator.FaultConfig{})
+	if code, out, stderr := p.run(args...); code != 0 {
+		t.Fatalf("rerun: exit %d\n%s%s", code, out, stderr)
+	}
+	diffArgs := append([]string{"diff", "--exit-code", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)
+	if code, out, stderr := p.run(diffArgs...); code != 0 {
+		t.Errorf("diff after the rerun: exit %d\n%s%s", code, out, stderr)
+	}
+}
