@@ -1,9 +1,9 @@
 // Package sync is the engine behind the commands that move flows between a
 // Git tree and live environments: Backup (export a live environment into
 // the tree and push it), Promote (make a live environment equal to a tree's
-// environment, mapped for it: import and, with the tree's own environment
-// as source, restore) and Diff (say what Promote would do, or what changed
-// between two trees).
+// environment, mapped for it: import, and Restore, the same path with the
+// tree's own environment as source) and MakePlan (what Promote would do,
+// or what changed between two trees: the diff command).
 //
 // Each job wires a source, a target and the Git store; the pure parts live
 // elsewhere: pairing and comparison in diff, connection and principal
@@ -17,5 +17,10 @@
 // in their own commits, outside environments/, so an export never removes
 // them and any clone of a pushed backup repository carries on where the
 // last import stopped. The importer's journal (resumable after a kill) is
-// a file in the Git directory, never in the tree.
+// a file in the Git directory, never in the tree; an import first settles
+// a journal an interrupted run left (importer.Recover), then plans.
+//
+// Reads are bounded: of the target's flows only those a source flow can
+// pair with (linked, same name, same display name; all with prune) are
+// read in full, two calls each; the others come from the listing.
 package sync
