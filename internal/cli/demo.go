@@ -144,5 +144,5 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nBrowse it: each environments/<env>/README.md in %s indexes that environment's flows.\n", repoDir)
-	return nil
+	return demoDisaster(ctx, &dg, s, repoDir)
 }
