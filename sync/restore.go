@@ -163,6 +163,9 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	// which has no permissions: it comes back with the owners and run-only
 	// users it had when it was deleted, which the plan could not see.
 	// Plan those flows again, now that they are live, and apply that.
+	// Uncertain: CONTRACT has no way to read a soft-deleted flow's
+	// permissions, and does not say whether a restored flow keeps them;
+	// planning again after the restore is right either way.
 	if again := fromRecycleBin(res); len(again) > 0 {
 		po.Flows, po.Prune, po.Confirm = again, false, nil
 		settle, err := e.Promote(ctx, po)
