@@ -231,6 +231,16 @@ func TestComparePlaceholderInConnectionExtra(t *testing.T) {
 	}
 }
 
+func TestComparePlaceholderInBrokenDefinition(t *testing.T) {
+	d := mapped(srcFlow(1, "Alpha"))
+	d.Definition = json.RawMessage(`{"a":"` + secrets.Placeholder("a") + `",`)
+	a := targetOf(srcFlow(1, "Alpha"), 1)
+	got := Compare(d, &a, CompareOptions{})
+	if diff := cmp.Diff([]string{"a"}, got.Unresolved); diff != "" {
+		t.Errorf("Unresolved (-want +got):\n%s", diff)
+	}
+}
+
 func TestMatchPattern(t *testing.T) {
 	tests := []struct {
 		lits   []string

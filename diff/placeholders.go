@@ -50,18 +50,23 @@ func resolveDoc(doc, actual json.RawMessage, values secrets.Values, missing []st
 	}
 	root, err := canon.Parse(doc)
 	if err != nil {
-		return doc, missing
+		// Not JSON (trees hold canonical JSON, so this is a hand edit gone
+		// wrong): nothing can be resolved, and every placeholder is
+		// reported rather than written.
+		_, paths := splitPlaceholders(string(doc))
+		return doc, append(missing, paths...)
 	}
 	var a *canon.Value
 	if len(actual) > 0 {
 		a, _ = canon.Parse(actual)
 	}
-	missing = resolveValue(root, a, values, missing)
+	resolved := resolveValue(root, a, values, nil)
 	out, err := root.Encode()
 	if err != nil {
-		return doc, missing
+		_, paths := splitPlaceholders(string(doc))
+		return doc, append(missing, paths...)
 	}
-	return out, missing
+	return out, append(missing, resolved...)
 }
 
 // resolveValue walks d and a in parallel (a may be nil where the target has

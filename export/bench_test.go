@@ -414,7 +414,7 @@ func benchExport(ctx context.Context, src export.Source, dir string, bare, incre
 		return nil, nil, err
 	}
 	defer unlock()
-	res, err := export.Run(ctx, src, rp, benchOptions(incremental), nil)
+	res, _, err := export.Run(ctx, src, rp, benchOptions(incremental), nil)
 	return res, rp, err
 }
 

@@ -7,7 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,7 +264,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 	}
 
 	// The secrets found above appear nowhere.
-	sort.Strings(needles)
+	slices.Sort(needles)
 	needles = compactStrings(needles)
 	t.Logf("%d flows, %d redacted secret values checked", len(rows), len(needles))
 	assertNoSecrets(t, rp, needles, map[string]string{"result": resultJSON(t, res)})

@@ -1,10 +1,12 @@
 package export
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +14,8 @@ import (
 	"github.com/sourcegraph/conc/pool"
 
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/safetext"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/repo"
 )
@@ -115,9 +119,19 @@ type EnvResult struct {
 	Failed      int         `json:"failed"`
 }
 
-// Result is what a run did.
+// EnvFailure is an environment that --all-envs skipped: its name cannot be
+// stored, or its flows could not be listed. Its stored files stay as they
+// were.
+type EnvFailure struct {
+	Name        api.EnvName `json:"name"`
+	DisplayName string      `json:"displayName"`
+	Err         string      `json:"error"`
+}
+
+// Result is the report of a run: what it read, changed and committed.
 type Result struct {
 	Environments []EnvResult   `json:"environments"`
+	Skipped      []EnvFailure  `json:"skippedEnvironments"`
 	Added        []FlowRef     `json:"added"`
 	Changed      []FlowRef     `json:"changed"`
 	Removed      []FlowRef     `json:"removed"`
@@ -126,34 +140,37 @@ type Result struct {
 	Commit       string        `json:"commit,omitempty"`
 	Committed    bool          `json:"committed"`
 	Files        repo.Stats    `json:"files"`
-	builder      *repo.Builder // for push rebuilds
-	rp           *repo.Repo
-	commitOpts   repo.CommitOptions
 }
 
 // sort orders every list by environment, then flow, so that the commit
 // message and the report do not depend on the order reads finished in.
 func (r *Result) sort() {
-	byRef := func(a, b FlowRef) bool {
-		if a.Env != b.Env {
-			return a.Env < b.Env
-		}
-		return a.Flow < b.Flow
+	byRef := func(a, b FlowRef) int {
+		return cmp.Or(cmp.Compare(a.Env, b.Env), cmp.Compare(a.Flow, b.Flow))
 	}
 	for _, refs := range [][]FlowRef{r.Added, r.Changed, r.Removed} {
-		sort.Slice(refs, func(i, j int) bool { return byRef(refs[i], refs[j]) })
+		slices.SortFunc(refs, byRef)
 	}
-	sort.Slice(r.Failed, func(i, j int) bool { return byRef(r.Failed[i].FlowRef, r.Failed[j].FlowRef) })
-	sort.SliceStable(r.Secrets, func(i, j int) bool {
-		if r.Secrets[i].FlowRef != r.Secrets[j].FlowRef {
-			return byRef(r.Secrets[i].FlowRef, r.Secrets[j].FlowRef)
-		}
-		return r.Secrets[i].Path < r.Secrets[j].Path
+	slices.SortFunc(r.Failed, func(a, b FlowFailure) int { return byRef(a.FlowRef, b.FlowRef) })
+	slices.SortStableFunc(r.Secrets, func(a, b SecretRef) int {
+		return cmp.Or(byRef(a.FlowRef, b.FlowRef), cmp.Compare(a.Path, b.Path))
 	})
+	slices.SortFunc(r.Skipped, func(a, b EnvFailure) int { return cmp.Compare(a.Name, b.Name) })
 }
 
-// Partial reports whether some flows could not be read.
-func (r *Result) Partial() bool { return len(r.Failed) > 0 }
+// Partial reports whether some flows could not be read or some
+// environments were skipped.
+func (r *Result) Partial() bool { return len(r.Failed) > 0 || len(r.Skipped) > 0 }
+
+// Replay is what a push needs from a run besides its report: the way to
+// replay the run's work onto another tip when another job moved the remote
+// branch meanwhile.
+type Replay struct {
+	rp         *repo.Repo
+	builder    *repo.Builder
+	commitOpts repo.CommitOptions
+	committed  bool
+}
 
 // Rebuilder replays this run's work onto another tip (used by push when
 // another job moved the remote branch): this run's commit when it made one.
@@ -166,13 +183,13 @@ func (r *Result) Partial() bool { return len(r.Failed) > 0 }
 // clone where another job's push failed), replaying this run alone would
 // leave those out of the pushed history, so everything unpushed is replayed
 // as one commit with this run's message.
-func (r *Result) Rebuilder() func(ctx context.Context, newTip plumbing.Hash) (plumbing.Hash, error) {
-	if r.rp == nil {
+func (r *Replay) Rebuilder() func(ctx context.Context, newTip plumbing.Hash) (plumbing.Hash, error) {
+	if r == nil || r.rp == nil {
 		return nil
 	}
 	// Units of replay: environments/<env> and top-level files.
 	const unitDepth = 2
-	if !r.Committed {
+	if !r.committed {
 		opts := r.commitOpts
 		opts.Message = "Export: earlier exports that were not pushed, rebuilt on the remote branch"
 		return r.rp.UnpushedRebuilder(opts.Branch, unitDepth, opts)
@@ -198,93 +215,136 @@ func (r *Result) Rebuilder() func(ctx context.Context, newTip plumbing.Hash) (pl
 // Run exports the selected environments of src into the repository: one
 // commit on opts.Branch, or none when nothing changed. The caller holds the
 // repository's lock. A flow that cannot be read keeps its previous version
-// and is listed in Result.Failed; the run still commits the rest.
-func Run(ctx context.Context, src Source, rp *repo.Repo, opts Options, rep Reporter) (*Result, error) {
+// and is listed in Result.Failed; the run still commits the rest. With
+// AllEnvs, an environment whose name cannot be stored or whose flows cannot
+// be listed is skipped (Result.Skipped) and keeps what was stored. The
+// Replay is for a push that has to rebuild the run on a newer remote tip.
+func Run(ctx context.Context, src Source, rp *repo.Repo, opts Options, rep Reporter) (*Result, *Replay, error) {
 	opts = withDefaults(opts)
 	if rep == nil {
 		rep = nopReporter{}
 	}
+	envs, err := selectEnvironments(ctx, src, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	base, err := rp.Head(ctx, opts.Branch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read branch %s: %w", opts.Branch, err)
+	}
+	prevTree, err := rp.ReadTree(ctx, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	listings, skipped, err := listAll(ctx, src, envs, prevTree, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	b, err := rp.NewBuilder(ctx, base)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer b.Discard() // a run that fails leaves no temporary pack behind
+	w := &writer{rp: rp, b: b, prev: prevTree, opts: opts, rep: rep, src: src, res: &Result{Skipped: skipped}}
+	if err := w.put(RootFileName, rootFile()); err != nil {
+		return nil, nil, err
+	}
+	for _, l := range listings {
+		if err := w.exportEnvironment(ctx, l); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	res := w.res
+	res.sort()
+	commitOpts := repo.CommitOptions{
+		Branch:  opts.Branch,
+		Message: commitMessage(opts.Message, res),
+		Author:  opts.Author,
+	}
+	if commitOpts.Author.When.IsZero() {
+		commitOpts.Author.When = opts.Now()
+	}
+	cr, err := b.Commit(ctx, commitOpts)
+	if err != nil {
+		return nil, nil, err
+	}
+	res.Committed = cr.Changed
+	res.Files = cr.Stats
+	if !cr.Commit.IsZero() {
+		res.Commit = cr.Commit.String()
+	}
+	return res, &Replay{rp: rp, builder: b, commitOpts: commitOpts, committed: cr.Changed}, nil
+}
+
+// selectEnvironments resolves the selection against the source's listing,
+// sorted by name. A named environment whose name cannot be stored is an
+// error; under AllEnvs it is left to listAll, which skips it.
+func selectEnvironments(ctx context.Context, src Source, opts Options) ([]api.Environment, error) {
 	all, err := src.Environments(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list environments: %w", err)
 	}
 	var envs []api.Environment
 	if opts.AllEnvs {
-		envs = append(envs, all...)
-		sort.Slice(envs, func(i, j int) bool { return envs[i].Name < envs[j].Name })
-	} else if envs, err = ResolveEnvironments(all, opts.Envs); err != nil {
-		return nil, err
+		envs = slices.Clone(all)
+		slices.SortFunc(envs, func(a, b api.Environment) int { return cmp.Compare(a.Name, b.Name) })
+	} else {
+		if envs, err = ResolveEnvironments(all, opts.Envs); err != nil {
+			return nil, err
+		}
+		for _, e := range envs {
+			if err := validateEnv(e.Name); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if len(envs) == 0 {
 		return nil, ErrNoEnvironments
 	}
+	return envs, nil
+}
+
+// listAll lists every environment before anything is written: the shrink
+// guard must see them all first. Under AllEnvs an environment that cannot
+// be stored or listed is skipped; a named one fails the run. A cancelled
+// context always fails it.
+func listAll(ctx context.Context, src Source, envs []api.Environment, prevTree *repo.Tree, opts Options) ([]listing, []EnvFailure, error) {
+	var listings []listing
+	var skipped []EnvFailure
 	for _, e := range envs {
-		if err := validateEnv(e.Name); err != nil {
-			return nil, err
-		}
-	}
-
-	base, err := rp.Head(ctx, opts.Branch)
-	if err != nil {
-		return nil, fmt.Errorf("read branch %s: %w", opts.Branch, err)
-	}
-	prevTree, err := rp.ReadTree(ctx, base)
-	if err != nil {
-		return nil, err
-	}
-
-	// List everything first: the shrink guard must see every environment
-	// before anything is written.
-	listings := make([]listing, len(envs))
-	for i, e := range envs {
 		l, err := listEnvironment(ctx, src, e, prevTree)
 		if err != nil {
-			return nil, err
+			if ctxErr := ctx.Err(); ctxErr != nil {
+				return nil, nil, ctxErr
+			}
+			if !opts.AllEnvs {
+				return nil, nil, err
+			}
+			skipped = append(skipped, EnvFailure{Name: e.Name, DisplayName: e.Properties.DisplayName, Err: err.Error()})
+			continue
 		}
 		if err := checkShrink(l, opts.AllowShrink); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		listings[i] = l
+		listings = append(listings, l)
 	}
+	if len(listings) == 0 {
+		return nil, nil, fmt.Errorf("no environment could be listed: %s", describeSkipped(skipped))
+	}
+	return listings, skipped, nil
+}
 
-	b, err := rp.NewBuilder(ctx, base)
-	if err != nil {
-		return nil, err
+func describeSkipped(skipped []EnvFailure) string {
+	parts := make([]string, len(skipped))
+	for i, s := range skipped {
+		parts[i] = fmt.Sprintf("%s: %s", safetext.Quote(string(s.Name)), s.Err)
 	}
-	defer b.Discard() // a run that fails leaves no temporary pack behind
-	w := &writer{rp: rp, b: b, prev: prevTree, opts: opts, rep: rep, src: src, res: &Result{}}
-	if err := w.put(RootFileName, rootFile()); err != nil {
-		return nil, err
-	}
-	for _, l := range listings {
-		if err := w.exportEnvironment(ctx, l); err != nil {
-			return nil, err
-		}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	res := w.res
-	res.sort()
-	res.commitOpts = repo.CommitOptions{
-		Branch:  opts.Branch,
-		Message: commitMessage(opts.Message, res),
-		Author:  opts.Author,
-	}
-	if res.commitOpts.Author.When.IsZero() {
-		res.commitOpts.Author.When = opts.Now()
-	}
-	cr, err := b.Commit(ctx, res.commitOpts)
-	if err != nil {
-		return nil, err
-	}
-	res.builder, res.rp = b, rp
-	res.Committed = cr.Changed
-	res.Files = cr.Stats
-	if !cr.Commit.IsZero() {
-		res.Commit = cr.Commit.String()
-	}
-	return res, nil
+	return strings.Join(parts, "; ")
 }
 
 func withDefaults(o Options) Options {
@@ -357,7 +417,7 @@ func listEnvironment(ctx context.Context, src Source, e api.Environment, prevTre
 	if err != nil {
 		return listing{}, fmt.Errorf("list flows of environment %s: %w", e.Name, err)
 	}
-	sort.Slice(l.flows, func(i, j int) bool { return l.flows[i].Name < l.flows[j].Name })
+	slices.SortFunc(l.flows, func(a, b api.Flow) int { return cmp.Compare(a.Name, b.Name) })
 
 	flowsDir := dir + "flows/"
 	err = prevTree.Walk(strings.TrimSuffix(flowsDir, "/"), func(p string, h plumbing.Hash) error {
@@ -416,9 +476,15 @@ func (w *writer) put(p string, content []byte) error {
 type flowJob struct {
 	sum  api.Flow
 	prev *prevFlow
-	meta *storedMeta // previous flow.json and references, read by the writer
+	meta *storedMeta // previous flow.json, references and permissions, read by the writer
+	// storedSound: the stored files parse and are in canonical form, so they
+	// may be reused as they are (--incremental).
+	storedSound bool
 	// unsealed: the stored definition has placeholders but no secrets.age.
 	unsealed bool
+	// sealedPaths are the placeholder paths of the stored definition when a
+	// secrets.age is stored beside it (for secrets.ShouldReseal).
+	sealedPaths []string
 }
 
 type flowOut struct {
@@ -431,8 +497,9 @@ type flowOut struct {
 	err     error
 }
 
+// exportEnvironment writes one environment's directory: environment.json,
+// each flow (read concurrently, written here), and the README index.
 func (w *writer) exportEnvironment(ctx context.Context, l listing) error {
-	res := w.res
 	er := EnvResult{Name: l.env.Name, DisplayName: l.env.Properties.DisplayName, Flows: len(l.flows)}
 	w.rep.EnvironmentStarted(l.env, len(l.flows))
 	if err := w.b.ReplaceSubtree(strings.TrimSuffix(l.dir, "/")); err != nil {
@@ -445,35 +512,65 @@ func (w *writer) exportEnvironment(ctx context.Context, l listing) error {
 	if err := w.put(l.dir+EnvironmentFileName, envJSON); err != nil {
 		return err
 	}
+	summaries, err := w.writeFlows(ctx, l, w.prepareJobs(ctx, l), &er)
+	if err != nil {
+		return err
+	}
+	for _, bad := range l.bad {
+		w.res.Failed = append(w.res.Failed, bad)
+		er.Failed++
+	}
+	w.recordRemoved(ctx, l)
 
+	slices.SortFunc(summaries, func(a, b FlowSummary) int { return cmp.Compare(a.Key.Flow, b.Key.Flow) })
+	readme, err := environmentIndex(l.env, summaries)
+	if err != nil {
+		return err
+	}
+	if err := w.put(l.dir+IndexFileName, readme); err != nil {
+		return err
+	}
+	w.res.Environments = append(w.res.Environments, er)
+	return nil
+}
+
+// prepareJobs pairs each listed flow with what the previous commit stored of
+// it. Not only --incremental needs the stored files: a flow that cannot be
+// read keeps its index row from them, a soft-deleted flow its metadata, and
+// an unmodified flow its sealed secrets.
+func (w *writer) prepareJobs(ctx context.Context, l listing) []flowJob {
 	jobs := make([]flowJob, 0, len(l.flows))
 	for _, f := range l.flows {
 		j := flowJob{sum: f}
 		if pf, ok := l.prev[f.Name]; ok {
-			pf := pf
 			j.prev = &pf
-			// Not only --incremental needs the stored flow.json: a flow that
-			// cannot be read keeps its index row from it, a soft-deleted
-			// flow its metadata, and an unmodified flow its sealed secrets.
 			if m, err := w.readStoredMeta(ctx, pf); err == nil {
 				j.meta = m
 			}
-			if w.opts.Incremental && w.opts.Sealer != nil && !hasFiles(&pf, SecretsFileName) {
-				// Stored by an export without --encrypt-to: secrets it
-				// redacted were never sealed, so the flow is read again.
-				j.unsealed = w.hasPlaceholders(ctx, pf)
+			if w.opts.Sealer != nil && (w.opts.Incremental || hasFiles(&pf, SecretsFileName)) {
+				j.sealedPaths, j.unsealed = w.storedSecrets(ctx, pf)
+			}
+			// Reading every stored definition costs time; only a flow that
+			// could be reused needs the check.
+			if w.opts.Incremental && j.meta != nil && j.meta.LastModifiedTime == f.Properties.LastModifiedTime {
+				j.storedSound = w.storedSound(ctx, l.env.Name, f.Name, pf)
 			}
 		}
 		jobs = append(jobs, j)
 	}
+	return jobs
+}
 
+// writeFlows reads the jobs on bounded reader goroutines and writes their
+// output as it arrives; it returns the index rows. A write error stops the
+// readers; the run then fails.
+func (w *writer) writeFlows(ctx context.Context, l listing, jobs []flowJob, er *EnvResult) ([]FlowSummary, error) {
 	results := make(chan flowOut, w.opts.Concurrency)
 	readCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
 		p := pool.New().WithMaxGoroutines(w.opts.Concurrency)
 		for _, j := range jobs {
-			j := j
 			p.Go(func() { results <- readFlow(readCtx, w.src, l.env.Name, j, w.opts) })
 		}
 		p.Wait()
@@ -486,7 +583,7 @@ func (w *writer) exportEnvironment(ctx context.Context, l listing) error {
 		if werr != nil {
 			continue // drain after a write error
 		}
-		s, err := w.writeFlow(l, out, &er)
+		s, err := w.writeFlow(l, out, er)
 		if err != nil {
 			werr = err
 			cancel()
@@ -497,16 +594,17 @@ func (w *writer) exportEnvironment(ctx context.Context, l listing) error {
 		}
 	}
 	if werr != nil {
-		return werr
+		return nil, werr
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	for _, bad := range l.bad {
-		res.Failed = append(res.Failed, bad)
-		er.Failed++
-	}
-	// Flows gone from the listing are removed (history keeps them).
+	return summaries, nil
+}
+
+// recordRemoved lists the flows gone from the listing: ReplaceSubtree
+// already dropped their files (history keeps them).
+func (w *writer) recordRemoved(ctx context.Context, l listing) {
 	listed := make(map[api.FlowName]bool, len(l.flows))
 	for _, f := range l.flows {
 		listed[f.Name] = true
@@ -517,25 +615,14 @@ func (w *writer) exportEnvironment(ctx context.Context, l listing) error {
 			removed = append(removed, name)
 		}
 	}
-	sort.Slice(removed, func(i, j int) bool { return removed[i] < removed[j] })
+	slices.Sort(removed)
 	for _, name := range removed {
 		ref := FlowRef{Env: l.env.Name, Flow: name}
 		if m, err := w.readStoredMeta(ctx, l.prev[name]); err == nil {
 			ref.DisplayName = m.DisplayName
 		}
-		res.Removed = append(res.Removed, ref)
+		w.res.Removed = append(w.res.Removed, ref)
 	}
-
-	sort.Slice(summaries, func(i, j int) bool { return summaries[i].Key.Flow < summaries[j].Key.Flow })
-	readme, err := environmentIndex(l.env, summaries)
-	if err != nil {
-		return err
-	}
-	if err := w.put(l.dir+IndexFileName, readme); err != nil {
-		return err
-	}
-	res.Environments = append(res.Environments, er)
-	return nil
 }
 
 // writeFlow stores one reader's output and records what changed.
@@ -582,7 +669,7 @@ func (w *writer) writeFlow(l listing, out flowOut, er *EnvResult) (*FlowSummary,
 	for name := range out.reuse {
 		names = append(names, name)
 	}
-	sort.Strings(names)
+	slices.Sort(names)
 	for _, name := range names {
 		var h plumbing.Hash
 		if content, ok := out.files[name]; ok {
@@ -619,45 +706,111 @@ func (w *writer) writeFlow(l listing, out flowOut, er *EnvResult) (*FlowSummary,
 	return &out.summary, nil
 }
 
-// readStoredMeta reads a stored flow.json (writer goroutine only).
+// readStoredMeta reads a stored flow.json, connections.json and
+// permissions.json (writer goroutine only): the index row of a flow that
+// cannot be read comes from them, as do the files it keeps.
 func (w *writer) readStoredMeta(ctx context.Context, pf prevFlow) (*storedMeta, error) {
-	h, ok := pf.files[FlowFileName]
-	if !ok {
-		return nil, fmt.Errorf("%s%s: %w", pf.dir, FlowFileName, repo.ErrNotFound)
+	read := func(name string) ([]byte, bool, error) {
+		h, ok := pf.files[name]
+		if !ok {
+			return nil, false, nil
+		}
+		b, err := w.rp.ReadBlob(ctx, h)
+		if err != nil {
+			return nil, false, fmt.Errorf("%s%s: %w", pf.dir, name, err)
+		}
+		return b, true, nil
 	}
-	b, err := w.rp.ReadBlob(ctx, h)
+	b, ok, err := read(FlowFileName)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s%s: %w", pf.dir, FlowFileName, repo.ErrNotFound)
 	}
 	m, err := parseStoredMeta(b)
 	if err != nil {
 		return nil, fmt.Errorf("%s%s: %w", pf.dir, FlowFileName, err)
 	}
-	if h, ok := pf.files[ConnectionsFileName]; ok {
-		if b, err = w.rp.ReadBlob(ctx, h); err != nil {
-			return nil, err
-		}
+	if b, ok, err = read(ConnectionsFileName); err != nil {
+		return nil, err
+	} else if ok {
 		if m.connections, err = parseStoredConnections(b); err != nil {
 			return nil, fmt.Errorf("%s%s: %w", pf.dir, ConnectionsFileName, err)
+		}
+	}
+	if b, ok, err = read(PermissionsFileName); err != nil {
+		return nil, err
+	} else if ok {
+		if m.permissions, err = parseStoredPermissions(b); err != nil {
+			return nil, fmt.Errorf("%s%s: %w", pf.dir, PermissionsFileName, err)
 		}
 	}
 	return m, nil
 }
 
-// hasPlaceholders reports whether a stored definition had secrets redacted
-// (writer goroutine only). When it cannot tell, it says yes: reading the
-// flow again is the safe side.
-func (w *writer) hasPlaceholders(ctx context.Context, pf prevFlow) bool {
-	h, ok := pf.files[DefinitionFileName]
-	if !ok {
+// storedSecrets reads the placeholder paths of a stored flow (writer
+// goroutine only): secrets are redacted in the definition and in the extra
+// members of flow.json and the connection references. With a secrets.age
+// beside them, they are the paths it sealed; without one, placeholders mean
+// the flow was stored by an export without --encrypt-to, so its secrets were
+// never sealed (unsealed). When a file cannot be read or parsed, it says
+// unsealed: reading the flow again is the safe side.
+func (w *writer) storedSecrets(ctx context.Context, pf prevFlow) (sealedPaths []string, unsealed bool) {
+	var paths []string
+	for _, n := range []string{FlowFileName, DefinitionFileName, ConnectionsFileName} {
+		h, ok := pf.files[n]
+		if !ok {
+			continue
+		}
+		b, err := w.rp.ReadBlob(ctx, h)
+		if err != nil {
+			return nil, true
+		}
+		ps, err := secrets.Placeholders(b)
+		if err != nil {
+			return nil, true
+		}
+		paths = append(paths, ps...)
+	}
+	if hasFiles(&pf, SecretsFileName) {
+		return paths, false
+	}
+	return nil, len(paths) > 0
+}
+
+// storedSound reports whether a stored flow's files parse as the format
+// says and are byte for byte what an export would write for them (writer
+// goroutine only). A hand-edited or corrupted file (a merge-conflict
+// marker, invalid JSON, other formatting) fails, so the flow is read again
+// instead of the damage being kept forever.
+func (w *writer) storedSound(ctx context.Context, env api.EnvName, name api.FlowName, pf prevFlow) bool {
+	stored := make(map[string][]byte, len(pf.files))
+	for _, n := range []string{FlowFileName, DefinitionFileName, ConnectionsFileName, PermissionsFileName} {
+		h, ok := pf.files[n]
+		if !ok {
+			return false
+		}
+		b, err := w.rp.ReadBlob(ctx, h)
+		if err != nil {
+			return false
+		}
+		stored[n] = b
+	}
+	f, err := model.ParseFiles(model.Key{Env: env, Flow: name}, stored)
+	if err != nil {
 		return false
 	}
-	b, err := w.rp.ReadBlob(ctx, h)
+	again, err := model.Files(f)
 	if err != nil {
-		return true
+		return false
 	}
-	paths, err := secrets.Placeholders(b)
-	return err != nil || len(paths) > 0
+	for n, b := range stored {
+		if !bytes.Equal(again[n], b) {
+			return false
+		}
+	}
+	return true
 }
 
 // commitMessage summarizes the run: counts, then the flows added, changed
@@ -672,7 +825,8 @@ func commitMessage(subject string, r *Result) string {
 		subject = fmt.Sprintf("Export %d environment%s, %d flow%s: %d added, %d changed, %d removed",
 			len(r.Environments), plural(len(r.Environments)), flows, plural(flows), len(r.Added), len(r.Changed), len(r.Removed))
 	}
-	sb.WriteString(oneLine(subject))
+	// The operator's --message may span lines; the subject is one.
+	sb.WriteString(safetext.Line(strings.Join(strings.Fields(subject), " ")))
 	sb.WriteString("\n")
 	section := func(title string, refs []FlowRef) {
 		if len(refs) == 0 {
@@ -680,7 +834,7 @@ func commitMessage(subject string, r *Result) string {
 		}
 		fmt.Fprintf(&sb, "\n%s:\n", title)
 		for _, f := range refs {
-			name := oneLine(f.DisplayName)
+			name := safetext.Line(f.DisplayName)
 			if name == "" {
 				name = string(f.Flow)
 			}
@@ -693,7 +847,13 @@ func commitMessage(subject string, r *Result) string {
 	if len(r.Failed) > 0 {
 		fmt.Fprintf(&sb, "\nNot read (previous version kept where there was one):\n")
 		for _, f := range r.Failed {
-			fmt.Fprintf(&sb, "- %s (%s, %s)\n", oneLine(f.DisplayName), f.Env, f.Flow)
+			fmt.Fprintf(&sb, "- %s (%s, %s)\n", safetext.Line(f.DisplayName), f.Env, safetext.Line(string(f.Flow)))
+		}
+	}
+	if len(r.Skipped) > 0 {
+		fmt.Fprintf(&sb, "\nEnvironments skipped (stored files kept):\n")
+		for _, e := range r.Skipped {
+			fmt.Fprintf(&sb, "- %s (%s)\n", safetext.Line(e.DisplayName), safetext.Line(string(e.Name)))
 		}
 	}
 	if n := len(r.Secrets); n > 0 {
@@ -707,9 +867,4 @@ func plural(n int) string {
 		return ""
 	}
 	return "s"
-}
-
-// oneLine keeps user-controlled names from breaking the message layout.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -189,7 +189,7 @@ func TestAddedChangedRemoved(t *testing.T) {
 		return export.FlowRef{Env: env, Flow: flow, DisplayName: name}
 	}
 	wantAdded := []export.FlowRef{ref(seed.DemoEnvTest, zeta, "Zeta: nightly cleanup"), ref(seed.DemoEnvTest, alpha, "Alpha: morning digest")}
-	sort.Slice(wantAdded, func(i, j int) bool { return wantAdded[i].Flow < wantAdded[j].Flow })
+	slices.SortFunc(wantAdded, func(a, b export.FlowRef) int { return strings.Compare(string(a.Flow), string(b.Flow)) })
 	wantChanged := []export.FlowRef{
 		ref(seed.DemoEnvProd, prodInvoice, "Invoice approval (v2)"), // Prod's name sorts first
 		ref(seed.DemoEnvTest, seed.DemoFlowAccountOnboard, "Account onboarding"),
@@ -369,7 +369,7 @@ func sortedFlowNames[V any](m map[api.FlowName]V) []api.FlowName {
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	return out
 }
 
@@ -436,7 +436,7 @@ func TestIncludeDeleted(t *testing.T) {
 		removed = append(removed, r.Flow)
 	}
 	want := []api.FlowName{seed.DemoFlowDeleted, victim}
-	sort.Slice(want, func(i, j int) bool { return want[i] < want[j] })
+	slices.Sort(want)
 	if diff := cmp.Diff(want, removed); diff != "" {
 		t.Errorf("Removed without IncludeDeleted (-want +got):\n%s", diff)
 	}
@@ -488,7 +488,7 @@ func TestLock(t *testing.T) {
 			return
 		}
 		defer unlock()
-		res, err := export.Run(context.Background(), g, first, exportOpts(seed.DemoEnvProd), nil)
+		res, _, err := export.Run(context.Background(), g, first, exportOpts(seed.DemoEnvProd), nil)
 		done <- outcome{res, err}
 	}()
 	<-g.entered
@@ -516,7 +516,7 @@ func TestLock(t *testing.T) {
 		t.Fatalf("Lock after the first export finished: %v", err)
 	}
 	defer unlock()
-	res, err := export.Run(context.Background(), e.src, second, exportOpts(seed.DemoEnvProd), nil)
+	res, _, err := export.Run(context.Background(), e.src, second, exportOpts(seed.DemoEnvProd), nil)
 	if err != nil || res.Committed {
 		t.Errorf("export through the second handle: %v, committed %v", err, res != nil && res.Committed)
 	}
@@ -615,7 +615,7 @@ func TestHostileNames(t *testing.T) {
 			t.Errorf("failure %+v", f)
 		}
 	}
-	sort.Strings(failed)
+	slices.Sort(failed)
 	if diff := cmp.Diff([]string{"../../../../tmp/evil", "not-a-guid"}, failed); diff != "" {
 		t.Errorf("Failed (-want +got):\n%s", diff)
 	}
@@ -635,7 +635,7 @@ func TestHostileNames(t *testing.T) {
 		t.Errorf("the upper-case flow is not stored under %s", flowDirOf(seed.DemoEnvProd, upper))
 	}
 	msg := commitMessage(t, rp.Dir(), res.Commit)
-	if !strings.Contains(msg, "\n- Line one Line two | `code` [link](http://example.invalid) <b> (") {
+	if !strings.Contains(msg, "\n- Line one\\nLine two | `code` [link](http://example.invalid) <b> (") {
 		t.Errorf("the multi-line display name broke the message layout:\n%s", msg)
 	}
 	if !strings.Contains(msg, "Not read") || !strings.Contains(msg, "- Odd name (") {
@@ -685,7 +685,7 @@ func TestCancelCommitsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := export.Run(ctx, cancellingSource{Source: e.src, cancel: cancel, n: n}, rp, o, nil)
+	res, _, err := export.Run(ctx, cancellingSource{Source: e.src, cancel: cancel, n: n}, rp, o, nil)
 	unlock()
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %+v, %v; want context.Canceled", res, err)
@@ -771,7 +771,7 @@ func TestCancelLargeExportLeavesNoPack(t *testing.T) {
 	}
 	o := exportOpts(seed.DemoEnvDev)
 	o.Concurrency = 1
-	res, err := export.Run(ctx, e.src, rp, o, rep)
+	res, _, err := export.Run(ctx, e.src, rp, o, rep)
 	unlock()
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %+v, %v; want context.Canceled", res, err)

@@ -1,11 +1,13 @@
 package export
 
 import (
+	"cmp"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // ResolveEnvironments picks the environments named in wanted out of the
@@ -38,16 +40,16 @@ func ResolveEnvironments(all []api.Environment, wanted []string) ([]api.Environm
 			matches := byDisplay[strings.ToLower(strings.TrimSpace(w))]
 			switch len(matches) {
 			case 0:
-				return nil, fmt.Errorf("environment %q not found: the identity can see %s", w, describeEnvs(all))
+				return nil, fmt.Errorf("environment %s not found: the identity can see %s", safetext.Quote(w), describeEnvs(all))
 			case 1:
 				e = matches[0]
 			default:
 				names := make([]string, len(matches))
 				for i, m := range matches {
-					names[i] = string(m.Name)
+					names[i] = safetext.Line(string(m.Name))
 				}
-				sort.Strings(names)
-				return nil, fmt.Errorf("environment display name %q is ambiguous: name one of %s instead", w, strings.Join(names, ", "))
+				slices.Sort(names)
+				return nil, fmt.Errorf("environment display name %s is ambiguous: name one of %s instead", safetext.Quote(w), strings.Join(names, ", "))
 			}
 		}
 		if !seen[e.Name] {
@@ -55,7 +57,7 @@ func ResolveEnvironments(all []api.Environment, wanted []string) ([]api.Environm
 			out = append(out, e)
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.SortFunc(out, func(a, b api.Environment) int { return cmp.Compare(a.Name, b.Name) })
 	return out, nil
 }
 
@@ -65,9 +67,9 @@ func describeEnvs(all []api.Environment) string {
 	}
 	parts := make([]string, 0, len(all))
 	for _, e := range all {
-		parts = append(parts, fmt.Sprintf("%s (%q)", e.Name, e.Properties.DisplayName))
+		parts = append(parts, fmt.Sprintf("%s (%s)", safetext.Line(string(e.Name)), safetext.Quote(e.Properties.DisplayName)))
 	}
-	sort.Strings(parts)
+	slices.Sort(parts)
 	if len(parts) > 10 {
 		parts = append(parts[:10], fmt.Sprintf("and %d more", len(parts)-10))
 	}

@@ -10,7 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,7 +296,24 @@ func runExport(t *testing.T, src export.Source, rp *repo.Repo, opts export.Optio
 		t.Fatalf("lock: %v", err)
 	}
 	defer unlock()
-	return export.Run(context.Background(), src, rp, opts, nil)
+	res, _, err := export.Run(context.Background(), src, rp, opts, nil)
+	return res, err
+}
+
+// mustExportReplay is mustExport that also returns the run's Replay (for a
+// push that may have to rebuild).
+func mustExportReplay(t *testing.T, src export.Source, rp *repo.Repo, opts export.Options) (*export.Result, *export.Replay) {
+	t.Helper()
+	unlock, err := rp.Lock(context.Background())
+	if err != nil {
+		t.Fatalf("lock: %v", err)
+	}
+	defer unlock()
+	res, replay, err := export.Run(context.Background(), src, rp, opts, nil)
+	if err != nil {
+		t.Fatalf("export: %v", err)
+	}
+	return res, replay
 }
 
 // mustExport is runExport that fails the test on error.
@@ -424,7 +441,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	for k := range m {
 		out = append(out, k)
 	}
-	sort.Strings(out)
+	slices.Sort(out)
 	return out
 }
 

@@ -45,11 +45,11 @@ func exportAndPush(ctx context.Context, src export.Source, rp *repo.Repo, o expo
 		return nil, repo.PushResult{}, err
 	}
 	defer unlock()
-	res, err := export.Run(ctx, src, rp, o, nil)
+	res, replay, err := export.Run(ctx, src, rp, o, nil)
 	if err != nil {
 		return nil, repo.PushResult{}, err
 	}
-	pr, err := rp.Push(ctx, repo.PushOptions{Remote: remote, Branch: "main", Rebuild: res.Rebuilder(), Auth: auth})
+	pr, err := rp.Push(ctx, repo.PushOptions{Remote: remote, Branch: "main", Rebuild: replay.Rebuilder(), Auth: auth})
 	return res, pr, err
 }
 
@@ -267,17 +267,17 @@ func TestPushHTTPS(t *testing.T) {
 	}}
 
 	a, b := newRepo(t, false), newRepo(t, true)
-	ra := mustExport(t, e.src, a, exportOpts(seed.DemoEnvTest))
-	rb := mustExport(t, e.src, b, exportOpts(seed.DemoEnvProd))
+	ra, replayA := mustExportReplay(t, e.src, a, exportOpts(seed.DemoEnvTest))
+	rb, replayB := mustExportReplay(t, e.src, b, exportOpts(seed.DemoEnvProd))
 
-	pa, err := a.Push(ctx, repo.PushOptions{Remote: url + "/flows.git", Branch: "main", Rebuild: ra.Rebuilder(), Auth: auth})
+	pa, err := a.Push(ctx, repo.PushOptions{Remote: url + "/flows.git", Branch: "main", Rebuild: replayA.Rebuilder(), Auth: auth})
 	if err != nil {
 		t.Fatalf("push over https: %v", err)
 	}
 	if pa.Rebuilds != 0 || pa.Commit.String() != ra.Commit {
 		t.Errorf("first push %+v, want %s as is", pa, ra.Commit)
 	}
-	pb, err := b.Push(ctx, repo.PushOptions{Remote: url + "/flows.git", Branch: "main", Rebuild: rb.Rebuilder(), Auth: auth})
+	pb, err := b.Push(ctx, repo.PushOptions{Remote: url + "/flows.git", Branch: "main", Rebuild: replayB.Rebuilder(), Auth: auth})
 	if err != nil {
 		t.Fatalf("second push over https: %v", err)
 	}

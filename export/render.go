@@ -66,15 +66,18 @@ func environmentIndex(e api.Environment, flows []FlowSummary) ([]byte, error) {
 }
 
 // storedMeta is what a previous export stored of a flow besides its
-// definition: flow.json and the connection references.
+// definition: flow.json, the connection references and the permissions.
 type storedMeta struct {
 	model.Meta
 	connections []model.ConnectionRef
+	permissions []model.Permission
 }
 
-// summary rebuilds the index entry of a stored flow.
+// summary rebuilds the index entry of a stored flow from its stored files,
+// owners included, so that the row of a flow that could not be read stays
+// as it was.
 func (m *storedMeta) summary(env api.EnvName, name api.FlowName) FlowSummary {
-	return FlowSummary{Key: model.Key{Env: env, Flow: name}, Meta: m.Meta, Connections: m.connections}
+	return FlowSummary{Key: model.Key{Env: env, Flow: name}, Meta: m.Meta, Connections: m.connections, Permissions: m.permissions}
 }
 
 func parseStoredMeta(flowJSON []byte) (*storedMeta, error) {
@@ -99,6 +102,38 @@ func parseStoredConnections(data []byte) ([]model.ConnectionRef, error) {
 	return out, nil
 }
 
+func parseStoredPermissions(data []byte) ([]model.Permission, error) {
+	var f struct {
+		Permissions []model.Permission `json:"permissions"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", PermissionsFileName, err)
+	}
+	model.SortPermissions(f.Permissions)
+	return f.Permissions, nil
+}
+
+// reusable reports whether --incremental may keep the stored definition and
+// connection references of j's flow instead of reading it: the definition
+// cannot have changed without lastModifiedTime moving (permissions and
+// state can, so they are read again). Not when the flow is soft-deleted
+// (there is nothing to read), when its stored files are damaged or not in
+// canonical form, when its secrets were stored without being sealed and
+// --encrypt-to now asks for them, or when --reseal asks for new sealing.
+func (j flowJob) reusable(opts Options) bool {
+	switch {
+	case !opts.Incremental, j.prev == nil, j.meta == nil, !j.storedSound:
+		return false
+	case j.sum.Properties.State == api.StateDeleted:
+		return false
+	case j.meta.LastModifiedTime == "", j.meta.LastModifiedTime != j.sum.Properties.LastModifiedTime:
+		return false
+	case j.unsealed, opts.Reseal && opts.Sealer != nil && hasFiles(j.prev, SecretsFileName):
+		return false
+	}
+	return true
+}
+
 // readFlow reads one flow and renders its files. It runs on reader
 // goroutines: it never touches Git; what it reuses from the previous
 // commit it names by blob hash.
@@ -111,46 +146,8 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 	name := j.sum.Name
 	deleted := j.sum.Properties.State == api.StateDeleted
 
-	resealing := opts.Reseal && opts.Sealer != nil && hasFiles(j.prev, SecretsFileName)
-	if opts.Incremental && j.meta != nil && j.prev != nil && !deleted && !j.unsealed && !resealing &&
-		j.meta.LastModifiedTime != "" && j.meta.LastModifiedTime == j.sum.Properties.LastModifiedTime &&
-		hasFiles(j.prev, DefinitionFileName, ConnectionsFileName) {
-		// The definition cannot have changed without lastModifiedTime
-		// moving; permissions and state can, so they are read again.
-		perms, err := src.Permissions(ctx, env, name)
-		if err != nil {
-			out.err = fmt.Errorf("read permissions: %w", err)
-			return out
-		}
-		meta := j.meta.Meta
-		meta.State = j.sum.Properties.State
-		meta.DisplayName = j.sum.Properties.DisplayName
-		// The service suspends a flow, and a maker subscribes to its
-		// failure alerts, without saving it: take both from the listing.
-		// Uncertain: the V2 admin list carries them (NOTES §4.3); a listing
-		// without them keeps what the last full read stored.
-		if r := j.sum.Properties.FlowSuspensionReason; r != "" {
-			meta.FlowSuspensionReason = r
-		}
-		if a := j.sum.Properties.FlowFailureAlertSubscribed; a != nil {
-			meta.FlowFailureAlertSubscribed = a
-		}
-		f, err := metaOnly(env, name, meta, j.meta.connections, perms)
-		if err != nil {
-			out.err = err
-			return out
-		}
-		if err := out.render(f, FlowFileName, PermissionsFileName); err != nil {
-			return out
-		}
-		// secrets.age goes with --encrypt-to, as in a full export.
-		keep := []string{DefinitionFileName, ConnectionsFileName}
-		if opts.Sealer != nil {
-			keep = append(keep, SecretsFileName)
-		}
-		out.reuse = reuse(j.prev, keep...)
-		out.outcome = OutcomeReused
-		return out
+	if j.reusable(opts) {
+		return readReused(ctx, src, env, j, opts, out)
 	}
 
 	fl, err := src.Flow(ctx, env, name)
@@ -174,7 +171,7 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 	if deleted {
 		nf.Meta.State = api.StateDeleted
 	}
-	if err := out.render(nf); err != nil {
+	if out.err = out.render(nf); out.err != nil {
 		return out
 	}
 	for _, fd := range rep.Findings {
@@ -184,23 +181,70 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 		})
 	}
 	if opts.Sealer != nil && len(rep.Values) > 0 {
-		// age encryption is randomized: re-sealing an unchanged flow would
-		// change the tree on every run. A definition (where secrets live)
-		// cannot change without lastModifiedTime moving, so the sealed file
-		// of an unmodified flow is kept.
-		// Reseal forces new encryption, for a change of recipients, which the
-		// tree cannot show.
-		if h, ok := j.prev.file(SecretsFileName); ok && !opts.Reseal && j.meta != nil && j.meta.LastModifiedTime == nf.Meta.LastModifiedTime {
-			out.reuse = map[string]plumbing.Hash{SecretsFileName: h}
-		} else {
-			sealed, err := opts.Sealer.Seal(rep.Values)
-			if err != nil {
-				out.err = fmt.Errorf("seal secrets: %w", err)
-				return out
-			}
-			out.files[SecretsFileName] = sealed
-		}
+		out.err = out.seal(j, nf.Meta.LastModifiedTime, rep.Values, opts)
 	}
+	return out
+}
+
+// seal stores the flow's secret values encrypted, or keeps the sealed file
+// stored before when secrets.ShouldReseal says it still holds them: age
+// encryption is randomized, so sealing an unchanged flow again would change
+// the tree on every run. --reseal forces new encryption, for a change of
+// recipients, which the tree cannot show.
+func (out *flowOut) seal(j flowJob, modified string, values secrets.Values, opts Options) error {
+	prevModified := ""
+	if j.meta != nil {
+		prevModified = j.meta.LastModifiedTime
+	}
+	h, stored := j.prev.file(SecretsFileName)
+	if stored && !opts.Reseal && !secrets.ShouldReseal(j.sealedPaths, values.Paths(), prevModified, modified) {
+		out.reuse = map[string]plumbing.Hash{SecretsFileName: h}
+		return nil
+	}
+	sealed, err := opts.Sealer.Seal(values)
+	if err != nil {
+		return fmt.Errorf("seal secrets: %w", err)
+	}
+	out.files[SecretsFileName] = sealed
+	return nil
+}
+
+// readReused reads what may have changed without the definition doing so
+// (permissions, state, display name) and reuses the stored definition and
+// connection references (and sealed secrets with --encrypt-to).
+func readReused(ctx context.Context, src Source, env api.EnvName, j flowJob, opts Options, out flowOut) flowOut {
+	perms, err := src.Permissions(ctx, env, j.sum.Name)
+	if err != nil {
+		out.err = fmt.Errorf("read permissions: %w", err)
+		return out
+	}
+	meta := j.meta.Meta
+	meta.State = j.sum.Properties.State
+	meta.DisplayName = j.sum.Properties.DisplayName
+	// The service suspends a flow, and a maker subscribes to its failure
+	// alerts, without saving it: take both from the listing.
+	// Uncertain: the V2 admin list carries them (NOTES §4.3); a listing
+	// without them keeps what the last full read stored.
+	if r := j.sum.Properties.FlowSuspensionReason; r != "" {
+		meta.FlowSuspensionReason = r
+	}
+	if a := j.sum.Properties.FlowFailureAlertSubscribed; a != nil {
+		meta.FlowFailureAlertSubscribed = a
+	}
+	f, err := metaOnly(env, j.sum.Name, meta, j.meta.connections, perms)
+	if err != nil {
+		out.err = err
+		return out
+	}
+	if out.err = out.render(f, FlowFileName, PermissionsFileName); out.err != nil {
+		return out
+	}
+	keep := []string{DefinitionFileName, ConnectionsFileName}
+	if opts.Sealer != nil {
+		keep = append(keep, SecretsFileName) // as in a full export
+	}
+	out.reuse = reuse(j.prev, keep...)
+	out.outcome = OutcomeReused
 	return out
 }
 
@@ -210,8 +254,9 @@ func readFlow(ctx context.Context, src Source, env api.EnvName, j flowJob, opts 
 func readDeleted(ctx context.Context, src Source, env api.EnvName, j flowJob, out flowOut) flowOut {
 	meta := model.Meta{}
 	var conns []model.ConnectionRef
+	var perms []model.Permission
 	if j.meta != nil {
-		meta, conns = j.meta.Meta, j.meta.connections
+		meta, conns, perms = j.meta.Meta, j.meta.connections, j.meta.permissions
 	}
 	p := j.sum.Properties
 	meta.DisplayName, meta.State = p.DisplayName, api.StateDeleted
@@ -226,7 +271,10 @@ func readDeleted(ctx context.Context, src Source, env api.EnvName, j flowJob, ou
 		out.err = err
 		return out
 	}
-	if err := out.render(f, FlowFileName); err != nil {
+	// Only flow.json is written; the index row shows the owners of the
+	// permissions.json that is kept.
+	f.Permissions = perms
+	if out.err = out.render(f, FlowFileName); out.err != nil {
 		return out
 	}
 	out.reuse = reuse(j.prev, DefinitionFileName, ConnectionsFileName, PermissionsFileName, SecretsFileName)
@@ -255,7 +303,6 @@ func metaOnly(env api.EnvName, name api.FlowName, meta model.Meta, conns []model
 func (out *flowOut) render(f model.Flow, only ...string) error {
 	files, err := model.Files(f)
 	if err != nil {
-		out.err = err
 		return err
 	}
 	if len(only) > 0 {

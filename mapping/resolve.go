@@ -242,6 +242,11 @@ func Resolve(f *File, flows []model.Flow, inv Inventory) (*Resolution, []diff.Pr
 		slices.SortFunc(bs, func(a, b diff.ConnectionChange) int { return strings.Compare(a.Key, b.Key) })
 		res.bindings[key] = bs
 
+		// Tenant permissions (shared with the whole organisation) name the
+		// tenant id, which is the same for every environment of a tenant.
+		// Uncertain: CONTRACT.md does not say how the service names the
+		// principal of a Tenant permission; promotions across tenants are
+		// not supported by flowsync and would need such entries mapped.
 		seen := map[string]bool{}
 		for _, p := range fl.Permissions {
 			lp := strings.ToLower(string(p.Principal))

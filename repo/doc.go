@@ -25,7 +25,15 @@
 // In a non-bare repository whose HEAD is the committed branch, Commit also
 // brings the working files and the index up to date for the paths the commit
 // changed, and only those: it never re-hashes the whole worktree. It refuses,
-// before committing, when the user changed any of those paths.
+// before committing, when the user changed any of those paths. Because the
+// branch moves first, a run killed while writing the working tree (or one
+// that could not write it) leaves the tree behind the branch; RepairWorktree,
+// run under the lock before the next build, brings what an export wrote back
+// in step and leaves local edits alone (repair.go).
+//
+// Open reports whether it created the repository (Created); RemoveCreated
+// undoes that while no commit exists, so a first run that fails leaves
+// nothing behind.
 //
 // Concurrency: go-git is not safe for concurrent use, and neither is this
 // package. One goroutine owns a Repo and the Builders made from it; callers

@@ -99,6 +99,7 @@ func (r *Repo) Lock(ctx context.Context) (unlock func() error, err error) {
 		if err := takeOverStale(path, raw, me.Token); err != nil {
 			return nil, fmt.Errorf("lock %s: take over stale lock of dead pid %d: %w", r.dir, holder.PID, err)
 		}
+		r.tookOverStaleLock = true
 	}
 	return nil, fmt.Errorf("%w: %s: lock file %s keeps changing", ErrLocked, r.dir, path)
 }

@@ -80,6 +80,13 @@ type Repo struct {
 	getenv   func(string) string
 	// beforePush, when set (tests), runs just before each push attempt.
 	beforePush func()
+
+	// created: Open created the repository (RemoveCreated may undo it).
+	// createdDir: Open also created its directory.
+	created, createdDir bool
+	// tookOverStaleLock: Lock removed the lock of a dead flowsync run, which
+	// may have left index.lock behind (RepairWorktree).
+	tookOverStaleLock bool
 }
 
 // Open opens the repository at dir, creating it (and dir) when dir does not
@@ -97,7 +104,11 @@ func Open(ctx context.Context, dir string, opts OpenOptions) (*Repo, error) {
 	fi, err := os.Stat(abs)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return create(abs, opts)
+		r, err := create(abs, opts)
+		if err == nil {
+			r.createdDir = true
+		}
+		return r, err
 	case err != nil:
 		return nil, fmt.Errorf("open repository %s: %w", abs, err)
 	case !fi.IsDir():
@@ -144,10 +155,74 @@ func create(abs string, opts OpenOptions) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create repository %s: %w", abs, err)
 	}
+	var r *Repo
 	if opts.Bare {
-		return openAt(abs, abs, "")
+		r, err = openAt(abs, abs, "")
+	} else {
+		r, err = openAt(abs, filepath.Join(abs, ".git"), abs)
 	}
-	return openAt(abs, filepath.Join(abs, ".git"), abs)
+	if r != nil {
+		r.created = true
+	}
+	return r, err
+}
+
+// Created reports whether Open created the repository.
+func (r *Repo) Created() bool { return r.created }
+
+// RemoveCreated undoes what Open created when no branch has a commit yet:
+// a run that failed before committing (unknown environment, unreachable
+// service, bad token) leaves no empty repository behind. It removes the
+// directory when Open made it, else only the repository files Open put into
+// the empty directory. It reports whether it removed anything; a repository
+// Open did not create, or one with commits, is never touched. Call it after
+// releasing the lock and closing nothing else.
+func (r *Repo) RemoveCreated() (bool, error) {
+	if !r.created {
+		return false, nil
+	}
+	refs, err := r.st.IterReferences()
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", r.dir, err)
+	}
+	hasCommit := false
+	_ = refs.ForEach(func(ref *plumbing.Reference) error {
+		if ref.Type() == plumbing.HashReference {
+			hasCommit = true
+		}
+		return nil
+	})
+	refs.Close()
+	if hasCommit {
+		return false, nil
+	}
+	if err := r.st.Close(); err != nil {
+		return false, fmt.Errorf("remove %s: %w", r.dir, err)
+	}
+	if r.createdDir {
+		if err := os.RemoveAll(r.dir); err != nil {
+			return false, fmt.Errorf("remove %s: %w", r.dir, err)
+		}
+		return true, nil
+	}
+	// The directory was empty before Open: remove what is in it now.
+	ents, err := os.ReadDir(r.dir)
+	if err != nil {
+		return false, fmt.Errorf("remove %s: %w", r.dir, err)
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(r.dir, e.Name())); err != nil {
+			return false, fmt.Errorf("remove %s: %w", r.dir, err)
+		}
+	}
+	return true, nil
+}
+
+// HasRemote reports whether the repository configures a remote by that name
+// with at least one URL.
+func (r *Repo) HasRemote(name string) bool {
+	rem, err := r.git.Remote(name)
+	return err == nil && len(rem.Config().URLs) > 0
 }
 
 func openAt(dir, gitDir, workDir string) (*Repo, error) {

@@ -34,6 +34,10 @@ import (
 // conflict check until the new index is in place, so a concurrent git command
 // fails instead of racing.
 
+// tempFilePrefix starts the name of the temporary file a replaced working
+// file is written to before it is renamed into place.
+const tempFilePrefix = ".flowsync-tmp-"
+
 // maxConflictsListed bounds the file names an ErrWorktreeConflict lists.
 const maxConflictsListed = 20
 
@@ -423,7 +427,7 @@ func (m *branchMove) writeFile(p string, tracked bool, s fileState, read func(pl
 		// An untracked file with the same content (checkConflicts allowed
 		// it): replace it like a tracked one.
 	}
-	tmp := filepath.Join(filepath.Dir(full), ".flowsync-tmp-"+randomToken())
+	tmp := filepath.Join(filepath.Dir(full), tempFilePrefix+randomToken())
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return nil, fmt.Errorf("write %s: %w", full, err)

@@ -31,7 +31,7 @@ import (
 // (a user with the Power Platform Administrator role: a delegated identity
 // that may create flows).
 type emu struct {
-	t      *testing.T
+	t      testing.TB
 	inst   *embedded.Instance
 	clock  *emulator.ManualClock
 	hc     *http.Client
@@ -39,7 +39,7 @@ type emu struct {
 	admin  emulator.Principal
 }
 
-func startEmu(t *testing.T, snap *emulator.Snapshot) *emu {
+func startEmu(t testing.TB, snap *emulator.Snapshot) *emu {
 	t.Helper()
 	if snap == nil {
 		snap = seed.Demo()
@@ -155,7 +155,7 @@ func (e *emu) exportEnv(rp *repo.Repo, envs ...api.EnvName) {
 	for _, env := range envs {
 		names = append(names, string(env))
 	}
-	_, err := export.Run(context.Background(), export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
+	_, _, err := export.Run(context.Background(), export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
 		Envs: names, Branch: "main", Author: testAuthor(), Now: func() time.Time { return fixedWhen },
 	}, nil)
 	if err != nil {

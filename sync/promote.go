@@ -49,6 +49,8 @@ type PromoteResult struct {
 	// LinkCommits counts the commits that recorded links.
 	LinkCommits int
 	Pushed      *repo.PushResult
+	// Recovered says what was settled from an interrupted import's journal.
+	Recovered []string
 }
 
 // Failed reports whether some flow failed.
@@ -80,11 +82,18 @@ func (e *Engine) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult,
 	if o.Keep == "" {
 		o.Keep = o.Identity.ID
 	}
+	// An interrupted import left a journal: settle it before planning, so
+	// that a flow whose create answer was lost pairs by its link, never by
+	// a display name that could match twice.
+	recovered, err := e.recover(ctx, o)
+	if err != nil {
+		return nil, err
+	}
 	planned, err := e.MakePlan(ctx, o.PlanOptions)
 	if err != nil {
 		return nil, err
 	}
-	out := &PromoteResult{Planned: planned}
+	out := &PromoteResult{Planned: planned, Recovered: recovered}
 	// The cost, and a warning for each flow an admin must grant itself
 	// access to, go into the plan before anyone sees it.
 	if err := importer.Annotate(&planned.Plan, o.Identity, o.Limits, o.KeepAccess); err != nil {
@@ -151,6 +160,47 @@ func (e *Engine) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult,
 		out.Pushed = &pr
 	}
 	return out, nil
+}
+
+// recover settles the journal an interrupted import of the same two
+// environments left (nothing when there is none).
+func (e *Engine) recover(ctx context.Context, o PromoteOptions) ([]string, error) {
+	commit, err := ResolveRev(ctx, e.Repo, o.Rev, o.Branch)
+	if err != nil {
+		return nil, err
+	}
+	src, err := ResolveTreeEnv(ctx, e.Repo, commit, o.From)
+	if err != nil {
+		return nil, err
+	}
+	// No journal of an import from this environment: nothing to settle,
+	// and no call to find the target's name.
+	if m, _ := filepath.Glob(JournalPath(e.Repo, string(src.Name), "*")); len(m) == 0 {
+		return nil, nil
+	}
+	dst, err := e.Live.Environment(ctx, o.To)
+	if err != nil {
+		return nil, err
+	}
+	journal := JournalPath(e.Repo, string(src.Name), string(dst.Name))
+	if _, err := os.Stat(journal); err != nil {
+		return nil, nil // no interrupted import
+	}
+	links, err := OpenLinkStore(ctx, e.Repo, o.Branch, src.Name, dst.Name, o.Author)
+	if err != nil {
+		return nil, err
+	}
+	notes, err := importer.Recover(ctx, e.Live.Client, importer.RecoverOptions{
+		Journal: journal,
+		Source:  diff.Side{Env: src.Name, Rev: commit.String()},
+		Target:  diff.Side{Env: dst.Name, Live: true},
+		Links:   links,
+		Stored:  links.Links(),
+	})
+	if err != nil {
+		return notes, fmt.Errorf("settle the interrupted import's journal %s: %w", journal, err)
+	}
+	return notes, nil
 }
 
 // HasWork reports whether a plan writes anything.

@@ -3,6 +3,7 @@ package sync_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/repo"
@@ -251,5 +253,71 @@ func TestPromoteFollowsARenameThroughStoredLinksAlsoFromAFreshClone(t *testing.T
 	check("Archive old files (renamed twice)")
 	if n := len(e.flows(seed.DemoEnvProd)); n != 3+len(promotable)-2 {
 		t.Errorf("Prod has %d flows, want %d (3 before, %d promoted of which 2 existed)", n, 3+len(promotable)-2, len(promotable))
+	}
+}
+
+// TestPromoteAmbiguousNameAsksForALink: two Prod flows share a Dev flow's
+// display name; the plan pairs nothing by name, says so and asks for
+// --link; with --link the named flow is updated and the link stored.
+func TestPromoteAmbiguousNameAsksForALink(t *testing.T) {
+	ctx := context.Background()
+	e := startEmu(t, nil)
+	rp := openRepo(t, false)
+	e.exportEnv(rp, seed.DemoEnvDev)
+	// A second "Invoice approval" in Prod, made by its maker.
+	priya := e.newClient(seed.DemoPriya)
+	orig, err := priya.GetFlow(ctx, seed.DemoEnvProd, prodInvoiceApproval, client.GetFlowOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dup, err := priya.CreateFlow(ctx, seed.DemoEnvProd, api.FlowProperties{DisplayName: "Invoice approval", State: api.StateStopped,
+		Definition: orig.Properties.Definition, ConnectionReferences: orig.Properties.ConnectionReferences})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := devToProd(devProdMap(t))
+	o.Flows = []string{"Invoice approval"}
+	o.Identity = e.identity()
+	o.Author = testAuthor()
+	res, err := e.engine(rp).Promote(ctx, o)
+	if !errors.Is(err, fsync.ErrPlanProblems) {
+		t.Fatalf("err = %v, want the plan's problems", err)
+	}
+	var asked bool
+	for _, p := range res.Plan.Problems {
+		if p.Code == diff.CodeAmbiguousName && strings.Contains(p.Message, "--link") {
+			asked = true
+		}
+	}
+	if !asked {
+		t.Fatalf("no ambiguous-name problem asking for --link: %+v", res.Plan.Problems)
+	}
+	if n := len(e.byName(seed.DemoEnvProd, "Invoice approval")); n != 2 {
+		t.Fatalf("%d Invoice approval flows in Prod after a refused plan, want the 2 there were", n)
+	}
+
+	o.Links = map[api.FlowName]api.FlowName{seed.DemoFlowInvoiceApproval: dup.Name}
+	e.promote(rp, o)
+	head, _ := rp.Head(ctx, "main")
+	links, err := fsync.ReadLinks(ctx, rp, head, seed.DemoEnvDev, seed.DemoEnvProd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if links[seed.DemoFlowInvoiceApproval] != dup.Name {
+		t.Errorf("stored link %s -> %s, want -> %s (the --link target)", seed.DemoFlowInvoiceApproval, links[seed.DemoFlowInvoiceApproval], dup.Name)
+	}
+	// The next run follows the stored link without --link.
+	o.Links = nil
+	planned, err := e.engine(rp).MakePlan(ctx, o.PlanOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(planned.Plan.Problems) != 0 {
+		t.Fatalf("plan after the link is stored has problems: %+v", planned.Plan.Problems)
+	}
+	for _, ch := range planned.Plan.Changes {
+		if ch.Source.Flow == seed.DemoFlowInvoiceApproval && (ch.Target.Flow != dup.Name || ch.Link != diff.LinkStored) {
+			t.Errorf("Invoice approval pairs with %s (%s), want %s by the stored link", ch.Target.Flow, ch.Link, dup.Name)
+		}
 	}
 }

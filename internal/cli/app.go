@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // Version is set at build time (Makefile ldflags).
@@ -24,6 +27,10 @@ type IO struct {
 // Main runs flowsync with args (args[0] is the program name) and returns the
 // process exit code. It is the only place that decides exit codes.
 func Main(ctx context.Context, args []string, stdio IO) int {
+	// The API client logs (--verbose) from reader goroutines while the
+	// reporter prints progress: one lock per stream keeps lines whole, and
+	// keeps writers that are not safe for concurrent use (test buffers) so.
+	stdio.Out, stdio.Err = &lockedWriter{w: stdio.Out}, &lockedWriter{w: stdio.Err}
 	app := newApp(stdio)
 	err := app.RunContext(ctx, args)
 	if err == nil {
@@ -36,12 +43,25 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 		fmt.Fprintln(stdio.Err, "flowsync: interrupted")
 		return ExitFailure
 	}
-	fmt.Fprintf(stdio.Err, "flowsync: %v\n", err)
+	// Errors carry names and messages from the service: one safe line.
+	fmt.Fprintf(stdio.Err, "flowsync: %s\n", safetext.Error(err))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(stdio.Err, "Run 'flowsync --help' for usage.")
 	}
 	return exitCode(err)
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 func newApp(stdio IO) *ucli.App {

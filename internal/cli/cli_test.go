@@ -39,6 +39,8 @@ func TestUsageErrors(t *testing.T) {
 		{"bad cloud", []string{"--cloud", "mars", "envs"}, "--cloud"},
 		{"bad rate limit", []string{"--rate-limit", "5per60", "envs"}, "--rate-limit"},
 		{"bad write limit", []string{"--write-limit", "0/1s", "envs"}, "--write-limit"},
+		{"rate limit window under a millisecond", []string{"--rate-limit", "5/500us", "envs"}, "--rate-limit"},
+		{"write limit window under a millisecond", []string{"--write-limit", "300/10ns", "envs"}, "--write-limit"},
 		{"bad auth", []string{"--auth", "password", "envs"}, "--auth"},
 		{"bad api url", []string{"--api-url", "not a url", "envs"}, "--api-url"},
 		{"verbose and quiet", []string{"--verbose", "--quiet", "envs"}, "exclude"},
@@ -47,6 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{"export env and all", []string{"export", "--repo", "x", "--env", "a", "--all-envs"}, "exclude"},
 		{"export remote without push", []string{"export", "--repo", "x", "--all-envs", "--remote", "file:///x"}, "--push"},
 		{"export bad author", []string{"export", "--repo", "x", "--all-envs", "--author", "nobody"}, "--author"},
+		{"export author with control characters", []string{"export", "--repo", "x", "--all-envs", "--author", "\"Evil\x1b[2J\" <evil@example.invalid>"}, "--author"},
 		{"export bad scope", []string{"export", "--repo", "x", "--all-envs", "--scope", "root"}, "--scope"},
 		{"export bad recipient", []string{"export", "--repo", "x", "--all-envs", "--encrypt-to", "age1nope"}, "--encrypt-to"},
 		{"export deleted as user", []string{"export", "--repo", "x", "--all-envs", "--scope", "user", "--include-deleted"}, "admin"},
@@ -240,9 +243,19 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(out, "DEMO-ONLY-") {
 		t.Error("demo output shows a planted secret value")
 	}
-	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD").Output()
+	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD", "--", "environments").Output()
 	if err != nil || strings.TrimSpace(string(logOut)) != "2" {
-		t.Errorf("backup has %q commits (%v), want 2: the unchanged export must not commit", logOut, err)
+		t.Errorf("backup has %q export commits (%v), want 2: the unchanged export must not commit", logOut, err)
+	}
+	// The promotion: a mapping from mapping init, the plan, the import, a clean diff, links committed.
+	for _, want := range []string{"flowsync mapping init", "byConnector:", "Plan:", "diff --exit-code: 0", "Links "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	links, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "ls-tree", "-r", "--name-only", "HEAD", "links").Output()
+	if err != nil || !strings.Contains(string(links), "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
+		t.Errorf("backup has no Dev -> Prod links file (%v):\n%s", err, links)
 	}
 }
 

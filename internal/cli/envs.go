@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 
 	ucli "github.com/urfave/cli/v2"
+
+	"github.com/flowsync/flowsync/internal/api"
 )
 
 // envsOptions are the options of `flowsync envs`.
@@ -43,7 +46,7 @@ func runEnvs(ctx context.Context, g *globalOptions, s *session, o envsOptions) e
 	if err != nil {
 		return err
 	}
-	sort.Slice(envs, func(i, j int) bool { return envs[i].Name < envs[j].Name })
+	slices.SortFunc(envs, func(a, b api.Environment) int { return cmp.Compare(a.Name, b.Name) })
 	if g.Output == "json" {
 		return printJSON(g.io.Out, nonNilSlice(envs))
 	}

@@ -2,20 +2,24 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/mail"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"filippo.io/age"
+	"github.com/go-git/go-git/v5/plumbing"
 	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/time/rate"
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/pacer"
+	"github.com/flowsync/flowsync/internal/safetext"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/token"
 	"github.com/flowsync/flowsync/repo"
@@ -42,6 +46,10 @@ type exportOptions struct {
 	SSHKey         string
 	KnownHosts     []string
 	CABundle       string
+
+	// Filled by validate from the flags above, so that each is parsed once.
+	author     repo.Signature
+	recipients []age.Recipient
 }
 
 func exportCommand(g *globalOptions) *ucli.Command {
@@ -90,7 +98,8 @@ func exportCommand(g *globalOptions) *ucli.Command {
 	}
 }
 
-func (o exportOptions) validate() error {
+// validate checks every flag before any API call and keeps what it parsed.
+func (o *exportOptions) validate() error {
 	switch {
 	case o.Repo == "":
 		return usagef("export: --repo DIR is required (a local Git repository, created when absent)")
@@ -103,22 +112,75 @@ func (o exportOptions) validate() error {
 	case o.Concurrency < 1 || o.Concurrency > 64:
 		return usagef("export: --concurrency %d is out of range: want 1 to 64", o.Concurrency)
 	}
+	if err := plumbing.NewBranchReferenceName(o.Branch).Validate(); err != nil || strings.TrimSpace(o.Branch) == "" {
+		return usagef("export: --branch %s is not a valid branch name (see git check-ref-format), e.g. main or backup/flows", safetext.Quote(o.Branch))
+	}
+	if o.Remote != "" {
+		if err := checkRemote(o.Remote); err != nil {
+			return err
+		}
+	}
 	if o.Reseal && len(o.EncryptTo) == 0 {
 		return usagef("export: --reseal needs --encrypt-to (the recipients to encrypt to)")
 	}
 	switch o.Scope {
 	case "auto", "admin", "user":
 	default:
-		return usagef("export: --scope %q: want auto, admin or user", o.Scope)
+		return usagef("export: --scope %s: want auto, admin or user", safetext.Quote(o.Scope))
 	}
 	if o.IncludeDeleted && o.Scope == "user" {
 		return usagef("export: --include-deleted needs the admin scope (soft-deleted flows are listed only to admins)")
 	}
-	if _, err := parseAuthor(o.Author); err != nil {
+	var err error
+	if o.author, err = parseAuthor(o.Author); err != nil {
 		return err
 	}
-	if _, err := secrets.ParseRecipients(o.EncryptTo); err != nil && len(o.EncryptTo) > 0 {
-		return usagef("export: --encrypt-to: %v", err)
+	if len(o.EncryptTo) > 0 {
+		if o.recipients, err = secrets.ParseRecipients(o.EncryptTo); err != nil {
+			return usagef("export: --encrypt-to: %s", safetext.Error(err))
+		}
+	}
+	return nil
+}
+
+// checkRemote accepts what a push can use: a URL (https, http, ssh, file),
+// an scp-like ssh address (user@host:path) or a remote name, which the
+// repository must configure (checked once it is open).
+func checkRemote(remote string) error {
+	bad := func(why string) error {
+		return usagef("export: --remote %s %s: give an https, ssh or file URL, user@host:path, or the name of a remote of the repository",
+			safetext.Quote(remote), why)
+	}
+	if strings.TrimSpace(remote) != remote || remote == "" || safetext.Line(remote) != remote || strings.ContainsAny(remote, " \t") {
+		return bad("has spaces or control characters")
+	}
+	if scheme, rest, ok := strings.Cut(remote, "://"); ok {
+		u, err := url.Parse(remote)
+		if err != nil {
+			return bad("is not a URL")
+		}
+		switch strings.ToLower(scheme) {
+		case "https", "http", "ssh":
+			if u.Host == "" {
+				return bad("names no host")
+			}
+		case "file":
+			if strings.Trim(rest, "/") == "" {
+				return bad("names no path")
+			}
+		default:
+			return bad("has an unsupported scheme " + safetext.Quote(scheme))
+		}
+		return nil
+	}
+	if isSCPLike(remote) {
+		return nil
+	}
+	if filepath.IsAbs(remote) || strings.HasPrefix(remote, ".") {
+		return nil // a local path; whether it is reachable, the push finds out
+	}
+	if err := plumbing.ReferenceName("refs/remotes/" + remote + "/x").Validate(); err != nil || strings.Contains(remote, "/") {
+		return bad("is neither a URL nor a valid remote name")
 	}
 	return nil
 }
@@ -129,10 +191,27 @@ func parseAuthor(s string) (repo.Signature, error) {
 		return repo.Signature{}, nil
 	}
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name == "" {
-		return repo.Signature{}, usagef(`export: --author %q: want "Name <email>"`, s)
+	if err != nil || a.Name == "" || safetext.Line(a.Name) != a.Name || safetext.Line(a.Address) != a.Address {
+		return repo.Signature{}, usagef(`export: --author %s: want "Name <email>"`, safetext.Quote(s))
 	}
 	return repo.Signature{Name: a.Name, Email: a.Address}, nil
+}
+
+// isSCPLike reports an ssh address written as [user@]host:path.
+func isSCPLike(s string) bool {
+	hostPart, path, ok := strings.Cut(s, ":")
+	if !ok || path == "" || strings.Contains(hostPart, "/") {
+		return false
+	}
+	if _, host, ok := strings.Cut(hostPart, "@"); ok {
+		hostPart = host
+	}
+	return len(hostPart) > 1 // "C:" is a drive letter, not a host
+}
+
+// isRemoteName: not a URL, a path or an scp-like address (checkRemote passed).
+func isRemoteName(remote string) bool {
+	return !strings.Contains(remote, "://") && !isSCPLike(remote) && !filepath.IsAbs(remote) && !strings.HasPrefix(remote, ".")
 }
 
 // adminScope decides the scope: explicit, or from the token's claims.
@@ -159,8 +238,58 @@ func adminScope(ctx context.Context, s *session, scope string) (admin bool, iden
 	return c.IsAdmin() || c.IsApp(), identity, nil
 }
 
-func runExport(ctx context.Context, g *globalOptions, s *session, o exportOptions) error {
-	author, _ := parseAuthor(o.Author)
+// exportPaths are the tree paths an export owns in the working tree.
+var exportPaths = []string{export.RootFileName, "environments"}
+
+func runExport(ctx context.Context, g *globalOptions, s *session, o exportOptions) (err error) {
+	rp, err := repo.Open(ctx, o.Repo, repo.OpenOptions{Bare: o.Bare, InitialBranch: o.Branch})
+	if err != nil {
+		return err
+	}
+	defer rp.Close()
+	// A first run that fails before committing leaves no empty repository.
+	defer func() {
+		if err != nil && rp.Created() {
+			if _, rerr := rp.RemoveCreated(); rerr != nil {
+				err = fmt.Errorf("%w (and removing the repository this run created failed: %v)", err, rerr)
+			}
+		}
+	}()
+	remote := o.Remote
+	if o.Push {
+		if remote == "" {
+			remote = "origin"
+			if !rp.HasRemote(remote) {
+				return usagef("export: --push without --remote sends to the remote origin, but %s has none: pass --remote URL or add one with 'git remote add origin URL'", rp.Dir())
+			}
+		} else if isRemoteName(remote) && !rp.HasRemote(remote) {
+			return usagef("export: --remote %s is not a remote of %s: give its URL, or add it with 'git remote add %s URL'", safetext.Quote(remote), rp.Dir(), remote)
+		}
+	}
+	return exportLocked(ctx, g, s, o, rp, remote)
+}
+
+// exportLocked is the export proper, under the repository lock.
+func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOptions, rp *repo.Repo, remote string) error {
+	unlock, err := rp.Lock(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// A run killed while it wrote the working tree, or one that could not
+	// write it, left it behind the branch: bring it back in step first.
+	fixed, err := rp.RepairWorktree(ctx, o.Branch, exportPaths)
+	if err != nil {
+		return err
+	}
+	if fixed.Repaired() && !g.Quiet && g.Output != "json" {
+		fmt.Fprintf(g.io.Err, "repaired the working tree of %s: %d file(s) brought back in step with %s", rp.Dir(), len(fixed.Restored), o.Branch)
+		if fixed.RemovedIndexLock {
+			fmt.Fprint(g.io.Err, " (a killed run's index.lock removed)")
+		}
+		fmt.Fprintln(g.io.Err)
+	}
+
 	admin, identity, err := adminScope(ctx, s, o.Scope)
 	if err != nil {
 		return err
@@ -169,35 +298,19 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 		return usagef("export: --include-deleted needs the admin scope; this identity has no admin role (pass --scope admin to try anyway)")
 	}
 	var sealer export.Sealer
-	if len(o.EncryptTo) > 0 {
-		recips, err := secrets.ParseRecipients(o.EncryptTo)
-		if err != nil {
-			return usagef("export: --encrypt-to: %v", err)
-		}
-		sealer = export.AgeSealer(recips)
+	if len(o.recipients) > 0 {
+		sealer = export.AgeSealer(o.recipients)
 	}
-
-	rp, err := repo.Open(ctx, o.Repo, repo.OpenOptions{Bare: o.Bare, InitialBranch: o.Branch})
-	if err != nil {
-		return err
-	}
-	defer rp.Close()
-	unlock, err := rp.Lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-
 	rep := newExportReporter(g)
 	if identity != "" && s.Pacers != nil {
 		rep.pacer = s.Pacers.For(identity)
 	}
-	res, err := export.Run(ctx, export.ClientSource{Client: s.Client, Admin: admin, IncludeDeleted: o.IncludeDeleted}, rp, export.Options{
+	res, replay, err := export.Run(ctx, export.ClientSource{Client: s.Client, Admin: admin, IncludeDeleted: o.IncludeDeleted}, rp, export.Options{
 		Envs:        o.Envs,
 		AllEnvs:     o.AllEnvs,
 		Branch:      o.Branch,
 		Message:     o.Message,
-		Author:      author,
+		Author:      o.author,
 		Incremental: o.Incremental,
 		AllowShrink: o.AllowShrink,
 		Concurrency: o.Concurrency,
@@ -210,10 +323,6 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 
 	var pushed *repo.PushResult
 	if o.Push {
-		remote := o.Remote
-		if remote == "" {
-			remote = "origin"
-		}
 		var ca []byte
 		if o.CABundle != "" {
 			if ca, err = os.ReadFile(o.CABundle); err != nil {
@@ -223,7 +332,7 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 		pr, err := rp.Push(ctx, repo.PushOptions{
 			Remote:  remote,
 			Branch:  o.Branch,
-			Rebuild: res.Rebuilder(),
+			Rebuild: replay.Rebuilder(),
 			Auth: repo.Auth{
 				Getenv:          g.getenv,
 				CABundle:        ca,
@@ -233,7 +342,9 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 		})
 		if err != nil {
 			// The local commit stays; say so.
-			printExportResult(g, res, nil)
+			if perr := printExportResult(g, res, nil); perr != nil {
+				return perr
+			}
 			if !res.Committed {
 				return fmt.Errorf("nothing new to commit, but pushing the earlier local commits failed (they stay on the local branch; the next run pushes them): %w", err)
 			}
@@ -244,10 +355,23 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 	if err := printExportResult(g, res, pushed); err != nil {
 		return err
 	}
-	if res.Partial() {
+	switch {
+	case len(res.Skipped) > 0 && len(res.Failed) > 0:
+		return fmt.Errorf("%w: %d environment(s) skipped and %d flow(s) could not be read; their stored files were kept", ErrPartial, len(res.Skipped), len(res.Failed))
+	case len(res.Skipped) > 0:
+		return fmt.Errorf("%w: %d environment(s) skipped (%s); their stored files were kept", ErrPartial, len(res.Skipped), skippedNames(res.Skipped))
+	case res.Partial():
 		return fmt.Errorf("%w: %d flow(s) could not be read; their previous version was kept where there was one", ErrPartial, len(res.Failed))
 	}
 	return nil
+}
+
+func skippedNames(s []export.EnvFailure) string {
+	names := make([]string, len(s))
+	for i, e := range s {
+		names[i] = safetext.Line(string(e.Name))
+	}
+	return strings.Join(names, ", ")
 }
 
 func shortHash(h string) string {
@@ -281,7 +405,7 @@ func (r *exportReporter) EnvironmentStarted(env api.Environment, flows int) {
 	if r.g.Quiet || r.g.Output == "json" {
 		return
 	}
-	fmt.Fprintf(r.g.io.Err, "exporting %s (%s): %d flows", env.Name, env.Properties.DisplayName, flows)
+	fmt.Fprintf(r.g.io.Err, "exporting %s (%s): %d flows", safetext.Line(string(env.Name)), safetext.Quote(env.Properties.DisplayName), flows)
 	if r.pacer != nil && flows > 0 {
 		// A full read is two calls a flow (definition and permissions).
 		eta := r.pacer.ETA(2*flows, 0)
@@ -299,12 +423,12 @@ func (r *exportReporter) FlowDone(ev export.FlowEvent) {
 	}
 	if ev.Err != nil {
 		if !r.g.Quiet {
-			fmt.Fprintf(r.g.io.Err, "  %s %q (%s): %v\n", ev.Outcome, ev.DisplayName, ev.Flow, ev.Err)
+			fmt.Fprintf(r.g.io.Err, "  %s %s (%s): %s\n", ev.Outcome, safetext.Quote(ev.DisplayName), safetext.Line(string(ev.Flow)), safetext.Error(ev.Err))
 		}
 		return
 	}
 	if r.g.Verbose {
-		fmt.Fprintf(r.g.io.Err, "  %s %q (%s)\n", ev.Outcome, ev.DisplayName, ev.Flow)
+		fmt.Fprintf(r.g.io.Err, "  %s %s (%s)\n", ev.Outcome, safetext.Quote(ev.DisplayName), safetext.Line(string(ev.Flow)))
 	}
 }
 
@@ -318,7 +442,10 @@ func printExportResult(g *globalOptions, res *export.Result, pushed *repo.PushRe
 	}
 	w := g.io.Out
 	for _, e := range res.Environments {
-		fmt.Fprintf(w, "%s (%s): %d flows (%d read, %d reused, %d failed)\n", e.Name, e.DisplayName, e.Flows, e.Read, e.Reused, e.Failed)
+		fmt.Fprintf(w, "%s (%s): %d flows (%d read, %d reused, %d failed)\n", safetext.Line(string(e.Name)), safetext.Quote(e.DisplayName), e.Flows, e.Read, e.Reused, e.Failed)
+	}
+	for _, e := range res.Skipped {
+		fmt.Fprintf(w, "skipped environment %s (%s): %s; its stored files were kept\n", safetext.Line(string(e.Name)), safetext.Quote(e.DisplayName), safetext.Line(e.Err))
 	}
 	printRefs(w, "added", res.Added)
 	printRefs(w, "changed", res.Changed)
@@ -328,12 +455,12 @@ func printExportResult(g *globalOptions, res *export.Result, pushed *repo.PushRe
 		if f.Kept {
 			kept = "previous version kept"
 		}
-		fmt.Fprintf(w, "not read: %q (%s/%s): %s; %s\n", f.DisplayName, f.Env, f.Flow, f.Err, kept)
+		fmt.Fprintf(w, "not read: %s (%s/%s): %s; %s\n", safetext.Quote(f.DisplayName), safetext.Line(string(f.Env)), safetext.Line(string(f.Flow)), safetext.Line(f.Err), kept)
 	}
 	if len(res.Secrets) > 0 {
 		fmt.Fprintf(w, "%d secret(s) redacted:\n", len(res.Secrets))
 		for _, s := range res.Secrets {
-			fmt.Fprintf(w, "  %q (%s): %s %s\n", s.DisplayName, s.Flow, s.Kind, s.Path)
+			fmt.Fprintf(w, "  %s (%s): %s %s\n", safetext.Quote(s.DisplayName), safetext.Line(string(s.Flow)), s.Kind, safetext.Line(s.Path))
 		}
 	}
 	if res.Committed {
@@ -344,9 +471,9 @@ func printExportResult(g *globalOptions, res *export.Result, pushed *repo.PushRe
 	if pushed != nil {
 		switch {
 		case pushed.UpToDate:
-			fmt.Fprintf(w, "remote %s %s already up to date\n", pushed.Remote, pushed.Branch)
+			fmt.Fprintf(w, "remote %s %s already up to date\n", safetext.Line(pushed.Remote), pushed.Branch)
 		default:
-			fmt.Fprintf(w, "pushed %s to %s %s", shortHash(pushed.Commit.String()), pushed.Remote, pushed.Branch)
+			fmt.Fprintf(w, "pushed %s to %s %s", shortHash(pushed.Commit.String()), safetext.Line(pushed.Remote), pushed.Branch)
 			if pushed.Rebuilds > 0 {
 				fmt.Fprintf(w, " (rebuilt on the remote's new tip %d time(s))", pushed.Rebuilds)
 			}
@@ -358,8 +485,6 @@ func printExportResult(g *globalOptions, res *export.Result, pushed *repo.PushRe
 
 func printRefs(w io.Writer, what string, refs []export.FlowRef) {
 	for _, r := range refs {
-		fmt.Fprintf(w, "%s: %q (%s/%s)\n", what, r.DisplayName, r.Env, r.Flow)
+		fmt.Fprintf(w, "%s: %s (%s/%s)\n", what, safetext.Quote(r.DisplayName), safetext.Line(string(r.Env)), safetext.Line(string(r.Flow)))
 	}
 }
-
-var _ = errors.Is

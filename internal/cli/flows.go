@@ -1,8 +1,9 @@
 package cli
 
 import (
+	"cmp"
 	"context"
-	"sort"
+	"slices"
 
 	ucli "github.com/urfave/cli/v2"
 
@@ -68,12 +69,8 @@ func runFlows(ctx context.Context, g *globalOptions, s *session, o flowsOptions)
 	if err != nil {
 		return err
 	}
-	sort.Slice(flows, func(i, j int) bool {
-		a, b := flows[i].Properties.DisplayName, flows[j].Properties.DisplayName
-		if a != b {
-			return a < b
-		}
-		return flows[i].Name < flows[j].Name
+	slices.SortFunc(flows, func(a, b api.Flow) int {
+		return cmp.Or(cmp.Compare(a.Properties.DisplayName, b.Properties.DisplayName), cmp.Compare(a.Name, b.Name))
 	})
 	if g.Output == "json" {
 		return printJSON(g.io.Out, nonNilSlice(flows))

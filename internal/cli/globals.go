@@ -89,6 +89,16 @@ func (g *globalOptions) fill(c *ucli.Context) error {
 	if g.WriteLimit, err = pacer.ParseLimit(c.String("write-limit")); err != nil {
 		return usagef("--write-limit: %v", err)
 	}
+	// A window under a millisecond is no pacing at all (and below the
+	// clock's useful resolution): a typo such as 5/60ns, not a wish.
+	for _, l := range []struct {
+		flag  string
+		limit pacer.Limit
+	}{{"--rate-limit", g.RateLimit}, {"--write-limit", g.WriteLimit}} {
+		if l.limit.Per < time.Millisecond {
+			return usagef("%s %s: the window must be at least 1ms, e.g. 5/60s", l.flag, l.limit)
+		}
+	}
 	switch g.Output = c.String("output"); g.Output {
 	case "text", "json":
 	default:

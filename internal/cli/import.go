@@ -104,7 +104,9 @@ type importDocument struct {
 	Errors  map[string]string `json:"errors,omitempty"`
 	Links   int               `json:"linkCommits"`
 	Pushed  *repo.PushResult  `json:"pushed,omitempty"`
-	Error   string            `json:"error,omitempty"`
+	// Recovered says what an interrupted import's journal settled.
+	Recovered []string `json:"recovered,omitempty"`
+	Error     string   `json:"error,omitempty"`
 }
 
 func runImport(ctx context.Context, g *globalOptions, s *session, o importOptions) error {
@@ -157,18 +159,21 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 	}
 
 	jsonOut := g.Output == "json"
-	confirm := confirmer(g, o.Yes)
-	if confirm != nil {
-		inner := confirm
-		// The plan is shown before the question, on stdout (text).
-		confirm = func(ctx context.Context, p *diff.Plan) error {
-			if !jsonOut {
-				if err := showPlan(g, g.io.Out, *p, g.WriteLimit); err != nil {
-					return err
-				}
+	// The plan is shown (text) before the first write, then the question is
+	// asked on a terminal unless --yes.
+	ask := confirmer(g, o.Yes)
+	shown := false
+	confirm := func(ctx context.Context, p *diff.Plan) error {
+		if !jsonOut {
+			shown = true
+			if err := showPlan(g, g.io.Out, *p, g.WriteLimit); err != nil {
+				return err
 			}
-			return inner(ctx, p)
 		}
+		if ask == nil {
+			return nil
+		}
+		return ask(ctx, p)
 	}
 	e := &fsync.Engine{Repo: rp, Live: &fsync.Live{Client: s.Client, Admin: admin}}
 	var rep importer.Reporter
@@ -189,9 +194,8 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 	if res == nil {
 		return err
 	}
-	shown := confirm != nil && res.Plan.Cost != nil && fsync.HasWork(res.Plan) && !o.DryRun && len(res.Plan.Problems) == 0
 	if jsonOut {
-		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed}
+		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed, Recovered: res.Recovered}
 		if res.Result != nil {
 			for _, f := range res.Result.Flows {
 				if f.Err != nil {
@@ -213,6 +217,9 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 			if perr := showPlan(g, g.io.Out, res.Plan, g.WriteLimit); perr != nil {
 				return perr
 			}
+		}
+		for _, n := range res.Recovered {
+			fmt.Fprintf(g.io.Out, "resumed: %s\n", safetext.Line(n))
 		}
 		if res.Result != nil {
 			printImportResult(g.io.Out, res)

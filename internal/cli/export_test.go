@@ -1,4 +1,4 @@
-package export_test
+package cli
 
 import (
 	"bytes"
@@ -12,23 +12,9 @@ import (
 	"time"
 
 	"github.com/flowsync/flowsync/export"
-	"github.com/flowsync/flowsync/internal/cli"
-	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/repo"
 )
-
-// runCLI runs flowsync in-process with tokens supplied through IO.Getenv
-// and returns the exit code, stdout and stderr.
-func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code := cli.Main(context.Background(), append([]string{"flowsync"}, args...), cli.IO{
-		In: strings.NewReader(""), Out: &out, Err: &errOut,
-		Getenv: func(k string) string { return env[k] },
-	})
-	return code, out.String(), errOut.String()
-}
 
 // cliOutput is the JSON `flowsync --output json export` prints.
 type cliOutput struct {
@@ -42,35 +28,18 @@ type cliOutput struct {
 // repository lock exits 1 naming the holder. No planted secret appears in
 // any output.
 func TestCLIExport(t *testing.T) {
-	// The CLI keeps per-identity pacer history in the user cache directory,
-	// which it finds through the process environment: point it here.
-	t.Setenv("XDG_CACHE_HOME", t.TempDir())
-	t.Setenv("HOME", t.TempDir())
-
 	snap := seed.Demo()
-	e := startEmu(t, snap, emuOptions{})
-	ep, err := client.EndpointsFor(client.Public)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mint := func(scope string) string {
-		tok, err := e.inst.Server.MintToken(seed.DemoAdmin, strings.TrimSuffix(scope, ".default"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	env := map[string]string{"FLOWSYNC_TOKEN": mint(ep.FlowScope), "FLOWSYNC_POWERAPPS_TOKEN": mint(ep.PowerAppsScope)}
+	inst, env := startSnapshot(t, snap)
 	dir := filepath.Join(t.TempDir(), "backup")
 	t.Cleanup(func() { fsckStrict(t, dir) })
 	args := []string{
-		"--api-url", e.inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", "json",
+		"--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", "json",
 		"export", "--repo", dir, "--env", "Contoso Dev", "--scope", "admin",
 		"--author", "Export Test <export-test@example.invalid>",
 	}
-	run := func(step string, wantCode int) cliOutput {
+	exportStep := func(step string, wantCode int) cliOutput {
 		t.Helper()
-		code, stdout, stderr := runCLI(t, env, args...)
+		code, stdout, stderr := run(t, env, args...)
 		for _, s := range []string{stdout, stderr} {
 			if strings.Contains(s, "DEMO-ONLY-") || strings.Contains(s, env["FLOWSYNC_TOKEN"]) {
 				t.Errorf("%s: output reveals a secret or the token", step)
@@ -80,7 +49,7 @@ func TestCLIExport(t *testing.T) {
 			t.Fatalf("%s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", step, code, wantCode, stdout, stderr)
 		}
 		var out cliOutput
-		if wantCode != cli.ExitFailure {
+		if wantCode != ExitFailure {
 			if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 				t.Fatalf("%s: output is not the JSON result: %v\n%s", step, err, stdout)
 			}
@@ -88,7 +57,7 @@ func TestCLIExport(t *testing.T) {
 		return out
 	}
 
-	first := run("first export", cli.ExitOK)
+	first := exportStep("first export", ExitOK)
 	if !first.Committed || len(first.Added) != 14 || len(first.Secrets) != 3 {
 		t.Fatalf("first export: committed %v, %d added, %d secrets", first.Committed, len(first.Added), len(first.Secrets))
 	}
@@ -120,11 +89,11 @@ func TestCLIExport(t *testing.T) {
 			f.LastModifiedTime = f.LastModifiedTime.Add(time.Hour)
 		}
 	}
-	if err := e.inst.Server.Load(snap); err != nil {
+	if err := inst.Server.Load(snap); err != nil {
 		t.Fatal(err)
 	}
 
-	partial := run("export with an unreadable flow", cli.ExitPartial)
+	partial := exportStep("export with an unreadable flow", ExitPartial)
 	if len(partial.Failed) != 1 || partial.Failed[0].Flow != broken || !partial.Failed[0].Kept {
 		t.Fatalf("failed = %+v, want the invoice approval flow, kept", partial.Failed)
 	}
@@ -144,10 +113,10 @@ func TestCLIExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := runCLI(t, env, args...)
+	code, _, stderr := run(t, env, args...)
 	unlock()
 	t.Logf("while locked: %s", stderr)
-	if code != cli.ExitFailure || !strings.Contains(stderr, "locked") || !strings.Contains(stderr, strconv.Itoa(os.Getpid())) {
+	if code != ExitFailure || !strings.Contains(stderr, "locked") || !strings.Contains(stderr, strconv.Itoa(os.Getpid())) {
 		t.Errorf("export while locked: exit %d, stderr %q; want 1 naming the lock holder", code, stderr)
 	}
 	if got := head(t, rp, "main").String(); got != partial.Commit {
