@@ -22,7 +22,7 @@ import (
 // that restore --at finds it) and returns the commit.
 func (e *emu) backupAt(rp *repo.Repo, env api.EnvName) plumbing.Hash {
 	e.t.Helper()
-	res, err := export.Run(context.Background(), export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
+	res, _, err := export.Run(context.Background(), export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
 		Envs: []string{string(env)}, Branch: "main", Author: repo.Signature{Name: "Sync Test", Email: "sync-test@example.invalid"}, Now: e.clock.Now,
 	}, nil)
 	if err != nil {
