@@ -295,3 +295,40 @@ func TestRestoreReportsFlowsThatCannotBeTurnedOn(t *testing.T) {
 		}
 	}
 }
+
+// TestRestorePruneDeletesFlowsMadeLater: with Prune, a flow made after the
+// backup is deleted (and reported so); the others are left as they were.
+func TestRestorePruneDeletesFlowsMadeLater(t *testing.T) {
+	e := startEmu(t, nil)
+	rp := openRepo(t, false)
+	ctx := context.Background()
+	good := e.backupAt(rp, seed.DemoEnvDev)
+	created, err := e.client.CreateFlow(ctx, seed.DemoEnvDev, api.FlowProperties{
+		DisplayName: "Made after the backup", State: api.StateStopped,
+		Definition:           json.RawMessage(`{"$schema":"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#","contentVersion":"1.0.0.0","parameters":{"$connections":{"defaultValue":{},"type":"Object"},"$authentication":{"defaultValue":{},"type":"SecureObject"}},"triggers":{"manual":{"type":"Request","kind":"Button","inputs":{}}},"actions":{}}`),
+		ConnectionReferences: map[string]api.ConnectionReference{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.flows(seed.DemoEnvDev))
+	res, err := e.engine(rp).Restore(ctx, fsync.RestoreOptions{Rev: good.String(), Env: string(seed.DemoEnvDev), Prune: true, Identity: e.identity(), Author: testAuthor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pruned []fsync.FlowHealth
+	for _, h := range res.Health {
+		if h.How == fsync.HowDeleted {
+			pruned = append(pruned, h)
+		}
+	}
+	if len(pruned) != 1 || pruned[0].Target.Flow != created.Name || !pruned[0].OK() {
+		t.Fatalf("pruned %+v, want exactly the flow made later (%s)", pruned, created.Name)
+	}
+	if _, ok := e.flowByName(seed.DemoEnvDev, created.Name); ok {
+		t.Error("the flow made after the backup is still there")
+	}
+	if n := len(e.flows(seed.DemoEnvDev)); n != before-1 {
+		t.Errorf("%d flows after the prune, want %d", n, before-1)
+	}
+}
