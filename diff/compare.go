@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/flowsync/flowsync/internal/api"
@@ -232,26 +233,13 @@ func valuePaths(a, b *canon.Value, path string, out *[]string) {
 			return
 		}
 		for i := range a.Elems {
-			valuePaths(a.Elems[i], b.Elems[i], path+"["+itoa(i)+"]", out)
+			valuePaths(a.Elems[i], b.Elems[i], path+"["+strconv.Itoa(i)+"]", out)
 		}
 	default:
 		if a.Str != b.Str || a.Bool != b.Bool {
 			*out = append(*out, path)
 		}
 	}
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	var b [20]byte
-	n := len(b)
-	for ; i > 0; i /= 10 {
-		n--
-		b[n] = byte('0' + i%10)
-	}
-	return string(b[n:])
 }
 
 // joinPath adds an object key to a path. Keys are escaped as the secrets

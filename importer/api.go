@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -124,6 +125,21 @@ type FlowResult struct {
 
 // Failed reports whether the flow failed.
 func (r FlowResult) Failed() bool { return r.Err != nil }
+
+// MarshalJSON writes the result with its error as text ("error"), for
+// --output json. The text names flows and display names, never secret
+// values; a renderer escapes it like any maker-typed string.
+func (r FlowResult) MarshalJSON() ([]byte, error) {
+	type plain FlowResult
+	out := struct {
+		plain
+		Error string `json:"error,omitempty"`
+	}{plain: plain(r)}
+	if r.Err != nil {
+		out.Error = r.Err.Error()
+	}
+	return json.Marshal(out)
+}
 
 // Result is what an Apply did.
 type Result struct {

@@ -255,6 +255,24 @@ func TestApplyRefusesApplicationToken(t *testing.T) {
 	}
 }
 
+// TestApplyAppTokenNotDeclared: a caller that does not say its token is an
+// application's still gets the advice, from the service's 403.
+func TestApplyAppTokenNotDeclared(t *testing.T) {
+	e := startEmu(t, "")
+	p := newPromotion(t, e, flowArchive)
+	p.id = importer.Identity{ID: seed.DemoBackupSP, Admin: true}
+	res, err := importer.Apply(context.Background(), e.client(seed.DemoBackupSP), p.plan(), p.options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed() != 1 || !errors.Is(res.Flows[0].Err, api.ErrForbidden) || !strings.Contains(res.Flows[0].Err.Error(), "sign in as a user") {
+		t.Fatalf("want a 403 with advice, got %+v", res.Flows)
+	}
+	if len(e.flowsNamed(prod, "Archive old files")) != 0 {
+		t.Error("a flow was created")
+	}
+}
+
 func TestApplyRefusesPlanWithProblems(t *testing.T) {
 	e := startEmu(t, "")
 	p := newPromotion(t, e, flowArchive)

@@ -20,7 +20,12 @@
 // a second flow. Each new pairing of a source flow with its target flow is
 // reported through Links as soon as it is known. A journal from another
 // promotion (other source or target environment) is refused; a finished
-// import removes it.
+// import removes it. Recover settles a journal before the next plan is
+// made, so that the flows a killed run made pair by link rather than by a
+// display name that may now match twice. An admin that is not an owner of
+// a target flow grants itself CanEdit through the admin scope to save it and
+// takes it back afterwards; those grants are journalled too, so a killed
+// run's grant is taken back by the next.
 //
 // The importer speaks to the service through Target, the few client calls
 // it needs (*client.Client implements it). Dry run is Recorder, a Target

@@ -56,9 +56,12 @@ type emu struct {
 
 func startEmu(t *testing.T, faults string) *emu {
 	t.Helper()
-	cfg, err := emulator.ParseFaults(faults)
-	if err != nil {
-		t.Fatal(err)
+	var cfg emulator.FaultConfig
+	if faults != "" {
+		var err error
+		if cfg, err = emulator.ParseFaults(faults); err != nil {
+			t.Fatal(err)
+		}
 	}
 	inst, err := embedded.Start(context.Background(), embedded.Options{
 		Snapshot: seed.Demo(),
@@ -123,8 +126,13 @@ func (e *emu) control(method, path string, out any) {
 	}
 }
 
+// setFaults replaces the fault rules; "" removes them all.
 func (e *emu) setFaults(spec string) {
 	e.t.Helper()
+	if spec == "" {
+		e.control(http.MethodDelete, "/_emulator/faults", nil)
+		return
+	}
 	e.control(http.MethodPost, "/_emulator/faults?spec="+url.QueryEscape(spec), nil)
 }
 

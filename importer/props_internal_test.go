@@ -2,6 +2,7 @@ package importer
 
 import (
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -37,5 +38,25 @@ func TestCheckNoPlaceholder(t *testing.T) {
 				t.Errorf("unclear error: %v", err)
 			}
 		})
+	}
+}
+
+func TestFlowResultJSON(t *testing.T) {
+	r := Result{Flows: []FlowResult{
+		{Action: "create", DisplayName: "a", Steps: []string{"created"}},
+		{Action: "update", DisplayName: "b", Err: errors.New("update flow x: 400 InvalidTemplate")},
+	}, Writes: 1}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Flows []map[string]any `json:"flows"`
+	}
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := back.Flows[0]["error"]; ok || back.Flows[1]["error"] != "update flow x: 400 InvalidTemplate" || back.Flows[0]["displayName"] != "a" {
+		t.Errorf("JSON %s: want the error as text on the failed flow only, and the other fields", b)
 	}
 }

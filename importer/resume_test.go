@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/importer"
@@ -115,13 +116,22 @@ type killer struct {
 
 	mu     sync.Mutex
 	writes int
+	// late counts writes asked for after the kill: a dead process makes none.
+	late int
 }
 
 func (k *killer) hit(ctx context.Context, do func() error) error {
 	k.mu.Lock()
 	k.writes++
 	now := k.writes == k.n
+	late := k.writes > k.n
+	if late {
+		k.late++
+	}
 	k.mu.Unlock()
+	if late {
+		return fmt.Errorf("write after the kill: %w", context.Canceled)
+	}
 	if !now {
 		return do()
 	}
@@ -189,6 +199,9 @@ func TestApplyResumesAfterKill(t *testing.T) {
 				_, err := importer.Apply(ctx, k, p.plan(), p.options())
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("the interrupted run returned %v, want context.Canceled", err)
+				}
+				if k.late > 0 {
+					t.Errorf("%d writes were attempted after the context ended", k.late)
 				}
 				// A new process: settles the journal, plans again, applies.
 				_, res, err := p.resume(context.Background())
@@ -347,6 +360,10 @@ func TestApplyLinkFailureKeepsJournal(t *testing.T) {
 		t.Fatal("the journal was removed although a link is not recorded")
 	}
 	p.links.fail = nil
+	// What a kill during a journal save leaves beside it is ignored.
+	if err := os.WriteFile(p.journal+".tmp", []byte(`{"vers`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	res, err = p.apply(context.Background(), nil)
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("rerun: %v %+v", err, res.Flows)
@@ -354,7 +371,7 @@ func TestApplyLinkFailureKeepsJournal(t *testing.T) {
 	if n := len(e.flowsNamed(prod, "Archive old files")); n != 1 {
 		t.Errorf("Prod has %d flows named %q, want 1", n, "Archive old files")
 	}
-	if p.links.get()[flowArchive] == "" || journalExists(t, p.journal) {
+	if p.links.get()[flowArchive] == "" || journalExists(t, p.journal) || journalExists(t, p.journal+".tmp") {
 		t.Error("the rerun did not record the link and finish")
 	}
 }
@@ -373,4 +390,118 @@ func unpair(p diff.Plan, src api.FlowName) diff.Plan {
 		p.Changes[i] = ch
 	}
 	return p
+}
+
+// TestApplyUnderThrottlingAndFaults: 429 storms and 5xx answers (retried by
+// the client), and creates answered 502 after they were applied, all over
+// one promotion: it converges with no duplicate.
+func TestApplyUnderThrottlingAndFaults(t *testing.T) {
+	for _, seed := range []int{1, 2, 3} {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			e := startEmu(t, "")
+			e.edit(dev, flowInvoice, "approved in Dev")
+			p := newPromotion(t, e, flowInvoice, flowChild, flowParent, flowLaptop, flowArchive)
+			plan := p.plan()
+			e.setFaults(fmt.Sprintf("seed=%d,429:p=0.3:retry-after=1,5xx:p=0.1,5xx-after-write:method=POST:path=%s:p=0.3", seed, createPath))
+			res, err := importer.Apply(context.Background(), guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var st struct {
+				Rules []struct {
+					Kind  string `json:"kind"`
+					Fired int    `json:"fired"`
+				} `json:"rules"`
+			}
+			e.control("GET", "/_emulator/faults", &st)
+			for _, r := range st.Rules {
+				if r.Fired == 0 {
+					t.Errorf("fault %s never fired: the test proves nothing about it", r.Kind)
+				}
+			}
+			e.setFaults("")
+			if res.Failed() > 0 {
+				// A 502 after an applied write that is not a create (a
+				// start, a grant) is not retried by the client: a rerun
+				// finishes the work.
+				if _, res, err = p.resume(context.Background()); err != nil || res.Failed() > 0 {
+					t.Fatalf("rerun: %v %+v", err, res.Flows)
+				}
+			}
+			checkConverged(t, e, p)
+		})
+	}
+}
+
+// TestApplyAdoptsFlowFromJournal: a plan that still says create for a flow
+// the journal records as made (its link never reached the store) saves
+// over that flow instead of making another, and records the link.
+func TestApplyAdoptsFlowFromJournal(t *testing.T) {
+	e := startEmu(t, "")
+	ctx := context.Background()
+	p := newPromotion(t, e, flowArchive)
+	p.state = "on"
+	plan := p.plan()
+	p.links.fail = errors.New("store unavailable")
+	if res, err := importer.Apply(ctx, e.client(p.id.ID), plan, p.options()); err != nil || res.Failed() != 1 {
+		t.Fatalf("first run: %v %+v", err, res.Flows)
+	}
+	p.links.fail = nil
+	res, err := importer.Apply(ctx, guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
+	if err != nil || res.Failed() > 0 {
+		t.Fatalf("second run with the same plan: %v %+v", err, res.Flows)
+	}
+	flows := e.flowsNamed(prod, "Archive old files")
+	if len(flows) != 1 {
+		t.Fatalf("Prod has %d flows named %q, want 1", len(flows), "Archive old files")
+	}
+	if got := p.links.get()[flowArchive]; !strings.EqualFold(string(got), string(flows[0].Name)) {
+		t.Errorf("link %q, want %s", got, flows[0].Name)
+	}
+	if flows[0].State != api.StateStarted || perms(flows[0])[seed.DemoPriya] != api.RoleCanEdit {
+		t.Errorf("the adopted flow was not finished: state %s, permissions %v", flows[0].State, perms(flows[0]))
+	}
+	if !slices.ContainsFunc(res.Flows[0].Notes, func(n string) bool { return strings.Contains(n, "an earlier run created this flow") }) {
+		t.Errorf("notes %q do not say the flow was adopted", res.Flows[0].Notes)
+	}
+	if journalExists(t, p.journal) {
+		t.Error("journal left behind")
+	}
+}
+
+// TestApplyAmbiguousCreatePicksNewest: when the lookup after a lost create
+// answer finds several unlinked flows with the name (one made meanwhile by
+// someone else), the newest is taken and the result names the others.
+func TestApplyAmbiguousCreatePicksNewest(t *testing.T) {
+	e := startEmu(t, "")
+	ctx := context.Background()
+	p := newPromotion(t, e, flowArchive)
+	plan := p.plan()
+	// After the plan was made, a same-named flow appears.
+	other, err := e.client(seed.DemoAdmin).CreateFlow(ctx, prod, api.FlowProperties{DisplayName: "Archive old files", State: api.StateStopped,
+		Definition: e.flow(dev, flowOrder).Definition, ConnectionReferences: map[string]api.ConnectionReference{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.inst.Server.Advance(time.Minute)
+	e.setFaults("5xx-after-write:method=POST:path=" + createPath + ":count=1")
+	res, err := importer.Apply(ctx, e.client(p.id.ID), plan, p.options())
+	if err != nil || res.Failed() > 0 {
+		t.Fatalf("apply: %v %+v", err, res.Flows)
+	}
+	got := p.links.get()[flowArchive]
+	if got == "" || strings.EqualFold(string(got), string(other.Name)) {
+		t.Fatalf("linked to %q, want the newer flow, not %s", got, other.Name)
+	}
+	if n := len(e.flowsNamed(prod, "Archive old files")); n != 2 {
+		t.Errorf("Prod has %d flows named %q, want 2", n, "Archive old files")
+	}
+	if !e.flow(prod, got).CreatedTime.After(e.flow(prod, other.Name).CreatedTime) {
+		t.Error("test setup: the imported flow is not the newer one")
+	}
+	if !slices.ContainsFunc(res.Flows[0].Notes, func(n string) bool {
+		return strings.Contains(n, "the newest of 2 unlinked flows") && strings.Contains(n, string(other.Name))
+	}) {
+		t.Errorf("notes %q do not name the other candidate", res.Flows[0].Notes)
+	}
 }

@@ -122,30 +122,9 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	if o.Branch == "" {
 		o.Branch = "main"
 	}
-	if o.Rev != "" && !o.At.IsZero() {
-		return nil, fmt.Errorf("restore: give a revision or a time, not both")
-	}
-	head, err := ResolveRev(ctx, e.Repo, "", o.Branch)
+	commit, env, err := e.RestorePoint(ctx, o)
 	if err != nil {
 		return nil, err
-	}
-	env, err := ResolveTreeEnv(ctx, e.Repo, head, o.Env)
-	if err != nil {
-		return nil, err
-	}
-	var commit repo.CommitInfo
-	if !o.At.IsZero() {
-		if commit, err = history.At(ctx, e.Repo, o.Branch, env.Name, o.At); err != nil {
-			return nil, err
-		}
-	} else {
-		h, err := ResolveRev(ctx, e.Repo, o.Rev, o.Branch)
-		if err != nil {
-			return nil, err
-		}
-		if commit, err = e.Repo.Commit(ctx, h); err != nil {
-			return nil, err
-		}
 	}
 	to := o.To
 	if to == "" {
@@ -184,6 +163,9 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 	// which has no permissions: it comes back with the owners and run-only
 	// users it had when it was deleted, which the plan could not see.
 	// Plan those flows again, now that they are live, and apply that.
+	// Uncertain: CONTRACT has no way to read a soft-deleted flow's
+	// permissions, and does not say whether a restored flow keeps them;
+	// planning again after the restore is right either way.
 	if again := fromRecycleBin(res); len(again) > 0 {
 		po.Flows, po.Prune, po.Confirm = again, false, nil
 		settle, err := e.Promote(ctx, po)
@@ -198,6 +180,37 @@ func (e *Engine) Restore(ctx context.Context, o RestoreOptions) (*RestoreResult,
 		return out, fmt.Errorf("the restore is applied, but reading the environment back for the health report failed: %w", err)
 	}
 	return out, nil
+}
+
+// RestorePoint says which backup a restore with these options goes back
+// to (for At: the last commit at or before it that changed the
+// environment) and which environment of the tree it restores, without
+// reading the service, so that a caller can say so before the plan.
+func (e *Engine) RestorePoint(ctx context.Context, o RestoreOptions) (repo.CommitInfo, model.Environment, error) {
+	if o.Branch == "" {
+		o.Branch = "main"
+	}
+	if o.Rev != "" && !o.At.IsZero() {
+		return repo.CommitInfo{}, model.Environment{}, fmt.Errorf("restore: give a revision or a time, not both")
+	}
+	head, err := ResolveRev(ctx, e.Repo, "", o.Branch)
+	if err != nil {
+		return repo.CommitInfo{}, model.Environment{}, err
+	}
+	env, err := ResolveTreeEnv(ctx, e.Repo, head, o.Env)
+	if err != nil {
+		return repo.CommitInfo{}, model.Environment{}, err
+	}
+	if !o.At.IsZero() {
+		c, err := history.At(ctx, e.Repo, o.Branch, env.Name, o.At)
+		return c, env, err
+	}
+	h, err := ResolveRev(ctx, e.Repo, o.Rev, o.Branch)
+	if err != nil {
+		return repo.CommitInfo{}, model.Environment{}, err
+	}
+	c, err := e.Repo.Commit(ctx, h)
+	return c, env, err
 }
 
 // health reads the target's flows again and says, per change of the plan,

@@ -47,8 +47,9 @@ const (
 	pastRetainer = 22 * dayDuration
 )
 
-// disaster damages Dev as the issue describes.
-func (e *emu) disaster() {
+// disaster damages Dev as the issue describes, and makes a flow after the
+// backup, whose name it returns.
+func (e *emu) disaster() api.FlowName {
 	e.t.Helper()
 	ctx := context.Background()
 	env := seed.DemoEnvDev
@@ -97,6 +98,17 @@ func (e *emu) disaster() {
 	if err := e.client.StopFlow(ctx, env, flowDigest, true); err != nil {
 		e.t.Fatal(err)
 	}
+	// A flow made after the backup: a restore without --prune leaves it.
+	created, err := e.client.CreateFlow(ctx, env, api.FlowProperties{
+		DisplayName:          "Made after the backup",
+		State:                api.StateStopped,
+		Definition:           json.RawMessage(`{"$schema":"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#","contentVersion":"1.0.0.0","parameters":{"$connections":{"defaultValue":{},"type":"Object"},"$authentication":{"defaultValue":{},"type":"SecureObject"}},"triggers":{"manual":{"type":"Request","kind":"Button","inputs":{}}},"actions":{}}`),
+		ConnectionReferences: map[string]api.ConnectionReference{},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return created.Name
 }
 
 func (e *emu) flowByName(env api.EnvName, name api.FlowName) (emulator.Flow, bool) {
@@ -116,7 +128,7 @@ func TestRestoreAfterDisaster(t *testing.T) {
 	goodTime := e.clock.Now()
 
 	e.clock.Advance(time.Hour)
-	e.disaster()
+	later := e.disaster()
 	e.clock.Advance(time.Hour)
 	bad := e.backupAt(rp, seed.DemoEnvDev) // the nightly job records the damage
 	if bad == good {
@@ -146,6 +158,9 @@ func TestRestoreAfterDisaster(t *testing.T) {
 	}
 	how := map[api.FlowName]fsync.FlowHealth{}
 	for _, h := range res.Health {
+		if h.How == fsync.HowLeftAlone {
+			how[h.Target.Flow] = h
+		}
 		how[h.Source.Flow] = h
 		if !h.OK() {
 			t.Errorf("flow %s %q: %s (%s)", h.Source.Flow, h.DisplayName, h.Problem, h.How)
@@ -159,6 +174,7 @@ func TestRestoreAfterDisaster(t *testing.T) {
 		flowERP:            fsync.HowUpdated,
 		flowDigest:         fsync.HowUpdated,
 		seed.DemoFlowChild: fsync.HowUnchanged,
+		later:              fsync.HowLeftAlone,
 	}
 	for f, w := range want {
 		if how[f].How != w {
@@ -172,6 +188,9 @@ func TestRestoreAfterDisaster(t *testing.T) {
 	// others came back under new ids.
 	if f, ok := e.flowByName(seed.DemoEnvDev, flowLaptop); !ok || f.State != api.StateStarted {
 		t.Errorf("Request a laptop after the restore: %+v (found %v), want Started with its id", f.State, ok)
+	}
+	if _, ok := e.flowByName(seed.DemoEnvDev, later); !ok {
+		t.Error("the flow made after the backup is gone; without --prune it must stay")
 	}
 	if how[flowArchive].Target.Flow == flowArchive || how[flowArchive].Target.Flow == "" {
 		t.Errorf("Archive old files came back as %q, want a new id", how[flowArchive].Target.Flow)
@@ -274,5 +293,42 @@ func TestRestoreReportsFlowsThatCannotBeTurnedOn(t *testing.T) {
 		if fl, ok := e.flowByName(seed.DemoEnvDev, f); !ok || fl.State != api.StateStarted {
 			t.Errorf("flow %s after the rerun: %q", f, fl.State)
 		}
+	}
+}
+
+// TestRestorePruneDeletesFlowsMadeLater: with Prune, a flow made after the
+// backup is deleted (and reported so); the others are left as they were.
+func TestRestorePruneDeletesFlowsMadeLater(t *testing.T) {
+	e := startEmu(t, nil)
+	rp := openRepo(t, false)
+	ctx := context.Background()
+	good := e.backupAt(rp, seed.DemoEnvDev)
+	created, err := e.client.CreateFlow(ctx, seed.DemoEnvDev, api.FlowProperties{
+		DisplayName: "Made after the backup", State: api.StateStopped,
+		Definition:           json.RawMessage(`{"$schema":"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#","contentVersion":"1.0.0.0","parameters":{"$connections":{"defaultValue":{},"type":"Object"},"$authentication":{"defaultValue":{},"type":"SecureObject"}},"triggers":{"manual":{"type":"Request","kind":"Button","inputs":{}}},"actions":{}}`),
+		ConnectionReferences: map[string]api.ConnectionReference{},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.flows(seed.DemoEnvDev))
+	res, err := e.engine(rp).Restore(ctx, fsync.RestoreOptions{Rev: good.String(), Env: string(seed.DemoEnvDev), Prune: true, Identity: e.identity(), Author: testAuthor()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pruned []fsync.FlowHealth
+	for _, h := range res.Health {
+		if h.How == fsync.HowDeleted {
+			pruned = append(pruned, h)
+		}
+	}
+	if len(pruned) != 1 || pruned[0].Target.Flow != created.Name || !pruned[0].OK() {
+		t.Fatalf("pruned %+v, want exactly the flow made later (%s)", pruned, created.Name)
+	}
+	if _, ok := e.flowByName(seed.DemoEnvDev, created.Name); ok {
+		t.Error("the flow made after the backup is still there")
+	}
+	if n := len(e.flows(seed.DemoEnvDev)); n != before-1 {
+		t.Errorf("%d flows after the prune, want %d", n, before-1)
 	}
 }

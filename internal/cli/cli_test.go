@@ -232,6 +232,9 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"Contoso Dev", "no changes: nothing committed", "changed: \"Daily flow inventory (renamed)\"",
 		"<redacted:flowsync:actions.Check_partner_API.inputs.authentication.password>",
+		// The disaster at the end: restored, and Dev equals its backup.
+		`recycle bin  "Request a laptop" (7974f035-6225-497d-a726-7f8485be5fd3): Started`,
+		`updated      "Daily flow inventory (renamed)"`, "every flow is as the backup says",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)

@@ -147,7 +147,10 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nBrowse it: each environments/<env>/README.md in %s indexes that environment's flows.\n", repoDir)
-	return demoPromote(ctx, &dg, s, o.Dir, repoDir)
+	if err := demoPromote(ctx, &dg, s, o.Dir, repoDir); err != nil {
+		return err
+	}
+	return demoDisaster(ctx, &dg, s, repoDir)
 }
 
 // demoFlows are the Dev flows the demo promotes: those whose connectors

@@ -72,7 +72,7 @@ func emulatorCommand(g *globalOptions) *ucli.Command {
 			Flags: []ucli.Flag{
 				&ucli.StringFlag{Name: "url", Value: "http://127.0.0.1:8787", Usage: "the emulator's URL", EnvVars: []string{"FLOWSYNC_API_URL"}, Destination: &tok.URL},
 				&ucli.StringFlag{Name: "principal", Usage: "object id, user principal name, display name or application id (default: the first admin user)", Destination: &tok.Principal},
-				&ucli.StringFlag{Name: "audience", Value: "flow", Usage: "flow, powerapps (for FLOWSYNC_POWERAPPS_TOKEN) or graph (principal lookups)", Destination: &tok.Audience},
+				&ucli.StringFlag{Name: "audience", Value: "flow", Usage: "flow, powerapps (for FLOWSYNC_POWERAPPS_TOKEN), graph (principal lookups) or any (no audience: the emulator accepts it everywhere)", Destination: &tok.Audience},
 				&ucli.DurationFlag{Name: "ttl", Value: emulator.DefaultTokenTTL, Usage: "token lifetime from now (wall clock); negative for an already expired token, to rehearse token refresh", Destination: &tok.TTL},
 			},
 			Action: func(c *ucli.Context) error { return runEmulatorToken(c.Context, g, tok) },
@@ -223,6 +223,9 @@ var tokenAudiences = map[string]string{
 	"flow":      "https://service.flow.microsoft.com/",
 	"powerapps": "https://service.powerapps.com/",
 	"graph":     "https://graph.microsoft.com",
+	// any: no aud claim, which only the emulator accepts, on every path
+	// (Flow, PowerApps, BAP and Graph alike): one FLOWSYNC_TOKEN for all.
+	"any": "",
 }
 
 func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOptions) error {
@@ -232,7 +235,7 @@ func runEmulatorToken(ctx context.Context, g *globalOptions, o emulatorTokenOpti
 	}
 	aud, ok := tokenAudiences[o.Audience]
 	if !ok {
-		return usagef("--audience: %q: want flow (flows, environments), powerapps (connections, connectors, admin environment list) or graph (principal lookups)", o.Audience)
+		return usagef("--audience: %q: want flow (flows, environments), powerapps (connections, connectors, admin environment list), graph (principal lookups) or any (all of them, emulator only)", o.Audience)
 	}
 	if o.TTL == 0 {
 		o.TTL = emulator.DefaultTokenTTL

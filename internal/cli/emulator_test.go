@@ -41,6 +41,13 @@ func TestEmulatorTokenTTL(t *testing.T) {
 	if got := time.Duration(claims.Expires-claims.IssuedAt) * time.Second; got != 2*time.Hour {
 		t.Errorf("lifetime %v, want 2h", got)
 	}
+	code, out, stderr = run(t, nil, "emulator", "token", "--url", inst.URL, "--audience", "any")
+	if code != 0 {
+		t.Fatalf("token --audience any: exit %d: %s", code, stderr)
+	}
+	if claims, err = token.Parse(strings.TrimSpace(out)); err != nil || claims.Audience != "" {
+		t.Errorf("--audience any: claims %+v, %v; want no audience", claims, err)
+	}
 	// An expired Flow token is refused as expired.
 	code, out, stderr = run(t, nil, "emulator", "token", "--url", inst.URL, "--ttl", "-10m")
 	if code != 0 {

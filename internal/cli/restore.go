@@ -200,6 +200,15 @@ func runRestore(ctx context.Context, g *globalOptions, s *session, o restoreOpti
 		ro.Reporter = &importReporter{w: g.io.Err, verbose: g.Verbose, quiet: g.Quiet}
 	}
 	e := &fsync.Engine{Repo: rp, Live: &fsync.Live{Client: s.Client, Admin: admin}}
+	// Say which backup before anything else, and restore exactly it.
+	point, _, err := e.RestorePoint(ctx, ro)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
+	if !jsonOut {
+		printChosen(g.io.Out, point, o.At)
+	}
+	ro.Rev, ro.At = point.Hash.String(), time.Time{}
 	res, err := e.Restore(ctx, ro)
 	if res == nil {
 		return fmt.Errorf("restore: %w", err)
@@ -210,7 +219,6 @@ func runRestore(ctx context.Context, g *globalOptions, s *session, o restoreOpti
 		}
 	} else {
 		w := g.io.Out
-		printChosen(w, res, o.At)
 		if res.PromoteResult != nil {
 			if !shown {
 				if perr := showPlan(g, w, res.Plan, g.WriteLimit); perr != nil {
@@ -277,11 +285,7 @@ func restoreDoc(res *fsync.RestoreResult, dryRun bool, err error) restoreDocumen
 }
 
 // printChosen says which backup is restored, and for --at why that one.
-func printChosen(w io.Writer, res *fsync.RestoreResult, at string) {
-	c := res.Commit
-	if c.Hash.IsZero() {
-		return
-	}
+func printChosen(w io.Writer, c repo.CommitInfo, at string) {
 	subject, _, _ := strings.Cut(strings.TrimSpace(c.Message), "\n")
 	when := c.Committer.When.UTC().Format(time.RFC3339)
 	if at != "" {
