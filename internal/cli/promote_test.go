@@ -417,3 +417,28 @@ func TestImportPartialFailureExits3(t *testing.T) {
 		t.Errorf("diff after the rerun: exit %d\n%s%s", code, out, stderr)
 	}
 }
+
+// TestImportAsApplicationIsRefusedBeforeAnyWrite: a service principal can
+// plan (--dry-run) but an import stops before its first write, saying a
+// delegated user identity is needed.
+func TestImportAsApplicationIsRefusedBeforeAnyWrite(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	tok, err := p.inst.Server.MintToken(seed.DemoBackupSP, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.env["FLOWSYNC_TOKEN"] = tok
+	mapPath := writeFile(t, "map.yaml", goodMap())
+	args := append([]string{"import", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)
+	if code, out, stderr := p.run(append(args, "--dry-run")...); code != 0 {
+		t.Fatalf("dry run as an application: exit %d\n%s%s", code, out, stderr)
+	}
+	code, out, stderr := p.run(append(args, "--yes")...)
+	if code != ExitFailure || !strings.Contains(stderr, "delegated user identity") {
+		t.Fatalf("import as an application: exit %d, want %d saying a delegated user identity is needed\n%s%s", code, ExitFailure, out, stderr)
+	}
+	if n := p.writes(); n != 0 {
+		t.Errorf("%d write(s) reached the service", n)
+	}
+}
