@@ -2,9 +2,12 @@ package sync
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 
+	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/mapping"
@@ -13,36 +16,42 @@ import (
 // liveInventory reads what the mapping is validated against: the target's
 // connectors and connections, and which of the principals the source flows
 // name (after the mapping file's principal map) exist in the directory.
-func (e *Engine) liveInventory(ctx context.Context, env api.EnvName, mf *mapping.File, src []model.Flow) (mapping.Inventory, error) {
+// The warning, when not nil, belongs in the plan.
+func (e *Engine) liveInventory(ctx context.Context, env api.EnvName, mf *mapping.File, src []model.Flow) (mapping.Inventory, *diff.Problem, error) {
 	var inv mapping.Inventory
 	var err error
 	if inv.Connectors, err = e.Live.Connectors(ctx, env); err != nil {
-		return inv, err
+		return inv, nil, err
 	}
 	if inv.Connections, err = e.Live.Connections(ctx, env); err != nil {
-		return inv, err
+		return inv, nil, err
 	}
 	ids := principalIDs(mf, src)
-	lookup, ok := any(e.Live.Client).(principalLookup)
-	if len(ids) > 0 && ok {
-		found, err := lookup.LookupPrincipals(ctx, ids)
-		if err != nil {
-			return inv, fmt.Errorf("look up %d principal(s) in the directory: %w", len(ids), err)
+	inv.Principals = map[api.PrincipalID]api.Principal{}
+	if len(ids) > 0 {
+		found, err := e.Live.Client.LookupPrincipals(ctx, ids)
+		var ae *api.APIError
+		switch {
+		case errors.As(err, &ae) && (ae.Status == http.StatusForbidden || ae.Status == http.StatusUnauthorized):
+			// Uncertain: a delegated user may lack Directory.Read.All on
+			// Graph. Then the principals are not checked before the apply
+			// (nil Principals; an unknown one fails that flow with
+			// PrincipalNotFound) and the plan says so.
+			inv.Principals = nil
+			warn := diff.Problem{Code: CodePrincipalsNotChecked, Message: fmt.Sprintf(
+				"the directory could not be read (%d %s): principals are not checked before the import; grant the identity Directory.Read.All on Microsoft Graph to check them", ae.Status, ae.Code)}
+			return inv, &warn, nil
+		case err != nil:
+			return inv, nil, fmt.Errorf("look up %d principal(s) in the directory: %w", len(ids), err)
 		}
 		inv.Principals = found
-	} else if ok {
-		inv.Principals = map[api.PrincipalID]api.Principal{}
 	}
-	// Without a directory lookup Principals stays nil: principals are not
-	// checked before the apply (mapping.Inventory).
-	return inv, nil
+	return inv, nil, nil
 }
 
-// principalLookup finds which principals exist in the tenant's directory
-// (Microsoft Graph directoryObjects/getByIds through the client).
-type principalLookup interface {
-	LookupPrincipals(ctx context.Context, ids []api.PrincipalID) (map[api.PrincipalID]api.Principal, error)
-}
+// CodePrincipalsNotChecked is the plan warning for a directory that could
+// not be read.
+const CodePrincipalsNotChecked = "principals-not-checked"
 
 // principalIDs are the target principals an import would grant: each
 // source principal through the mapping file, or itself.
@@ -63,6 +72,11 @@ func principalIDs(mf *mapping.File, src []model.Flow) []api.PrincipalID {
 			}
 			seen[id] = true
 		}
+	}
+	// Every target the mapping file names is checked too, whether or not
+	// a selected flow uses it.
+	for _, pe := range mf.Principals {
+		seen[pe.To] = true
 	}
 	out := make([]api.PrincipalID, 0, len(seen))
 	for id := range seen {

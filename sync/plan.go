@@ -118,6 +118,7 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 
 	var actual []model.Flow
 	var inv mapping.Inventory
+	var invWarning *diff.Problem
 	target := diff.Side{}
 	if o.ToRev != "" {
 		to := o.To
@@ -166,7 +167,7 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 		}
 		p.TargetEnv, p.Live = env.Name, true
 		target = diff.Side{Env: env.Name, Live: true}
-		if inv, err = e.liveInventory(ctx, env.Name, mf, snap.Flows); err != nil {
+		if inv, invWarning, err = e.liveInventory(ctx, env.Name, mf, selectFlows(snap.Flows, o.Flows)); err != nil {
 			return nil, err
 		}
 	}
@@ -230,6 +231,9 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 		in.Bindings = res
 	}
 	plan := diff.Make(in)
+	if invWarning != nil {
+		plan.Warnings = append(plan.Warnings, *invWarning)
+	}
 	p.Plan = plan
 	return p, nil
 }
@@ -349,7 +353,7 @@ func (e *Engine) InitMapping(ctx context.Context, o PlanOptions) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	inv, err := e.liveInventory(ctx, env.Name, &mapping.File{}, snap.Flows)
+	inv, _, err := e.liveInventory(ctx, env.Name, &mapping.File{}, snap.Flows)
 	if err != nil {
 		return nil, err
 	}

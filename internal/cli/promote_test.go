@@ -442,3 +442,24 @@ func TestImportAsApplicationIsRefusedBeforeAnyWrite(t *testing.T) {
 		t.Errorf("%d write(s) reached the service", n)
 	}
 }
+
+// TestDiffWithoutDirectoryAccessWarns: a token Graph refuses (here one for
+// the Flow audience only) leaves principals unchecked, and the plan says so
+// instead of failing.
+func TestDiffWithoutDirectoryAccessWarns(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	flowTok, err := p.inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["flow"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	paTok, err := p.inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["powerapps"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.env["FLOWSYNC_TOKEN"], p.env["FLOWSYNC_POWERAPPS_TOKEN"] = flowTok, paTok
+	code, out, stderr := p.run("diff", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--flow", "Invoice approval")
+	if code != 0 || !strings.Contains(out, "principals-not-checked") && !strings.Contains(out, "principals are not checked") {
+		t.Fatalf("exit %d, want 0 with a warning that principals are not checked\n%s%s", code, out, stderr)
+	}
+}
