@@ -190,7 +190,7 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 		if err != nil {
 			return nil, err
 		}
-		want := candidates(snap.Flows, p.Links, o.Links, sameEnv, o.Prune)
+		want := candidates(selectFlows(snap.Flows, o.Flows), p.Links, o.Links, sameEnv, o.Prune)
 		actual, err = e.Live.ReadFlows(ctx, p.TargetEnv, summaries, want)
 		if err != nil {
 			return nil, err
