@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/flowsync/flowsync/diff"
+	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/importer"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/model"
@@ -81,6 +82,9 @@ func (e *Engine) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult,
 	}
 	if o.Keep == "" {
 		o.Keep = o.Identity.ID
+	}
+	if o.Author.Name == "" {
+		o.Author.Name, o.Author.Email = export.DefaultAuthor.Name, export.DefaultAuthor.Email
 	}
 	// A run killed while it committed a link may have left the working
 	// tree's links/ behind the branch: bring it back in step first.

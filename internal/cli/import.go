@@ -110,10 +110,7 @@ type importDocument struct {
 }
 
 func runImport(ctx context.Context, g *globalOptions, s *session, o importOptions) error {
-	author, _ := parseAuthor(o.Author)
-	if author.Name == "" {
-		author = repo.Signature{Name: "flowsync", Email: "flowsync@users.noreply.flowsync.invalid"}
-	}
+	author, _ := parseAuthor(o.Author) // zero: the engine signs as the flowsync bot
 	ids, err := loadIdentities(o.Identity)
 	if err != nil {
 		return err
