@@ -142,9 +142,16 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 
 	var push *repo.PushOptions
 	if o.Push {
+		// Checked before anything is read or written: a push that cannot
+		// go anywhere must not be found out after the import.
 		remote := o.Remote
 		if remote == "" {
 			remote = "origin"
+			if !rp.HasRemote(remote) {
+				return usagef("import: --push without --remote sends to the remote origin, but %s has none: pass --remote URL or add one with 'git remote add origin URL'", rp.Dir())
+			}
+		} else if isRemoteName(remote) && !rp.HasRemote(remote) {
+			return usagef("import: --remote %s is not a remote of %s: give its URL, or add it with 'git remote add %s URL'", safetext.Quote(remote), rp.Dir(), remote)
 		}
 		var ca []byte
 		if o.CABundle != "" {

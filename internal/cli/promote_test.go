@@ -311,10 +311,6 @@ func TestMappingInitWritesAStarterFile(t *testing.T) {
 	}
 }
 
-var (
-	_ = exec.Command
-	_ = api.StateStarted
-)
 
 // TestImportOutputEscapesHostileNames: a display name with terminal
 // escapes, BiDi overrides and line breaks reaches the plan, the progress
@@ -461,5 +457,33 @@ func TestDiffWithoutDirectoryAccessWarns(t *testing.T) {
 	code, out, stderr := p.run("diff", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--flow", "Invoice approval")
 	if code != 0 || !strings.Contains(out, "principals-not-checked") && !strings.Contains(out, "principals are not checked") {
 		t.Fatalf("exit %d, want 0 with a warning that principals are not checked\n%s%s", code, out, stderr)
+	}
+}
+
+// TestImportPushChecksTheRemoteFirst: --push to a remote the repository
+// does not have is a usage error before any read or write.
+func TestImportPushChecksTheRemoteFirst(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	code, out, stderr := p.run("import", "--yes", "--push", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--flow", "Order intake webhook")
+	if code != ExitUsage || !strings.Contains(stderr, "origin") {
+		t.Fatalf("exit %d, want %d naming the missing origin\n%s%s", code, ExitUsage, out, stderr)
+	}
+	if n := p.writes(); n != 0 {
+		t.Errorf("%d write(s)", n)
+	}
+	// With a file remote the links reach it.
+	remote := filepath.Join(t.TempDir(), "remote.git")
+	if out, err := exec.Command("git", "init", "-q", "--bare", remote).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v\n%s", err, out)
+	}
+	mapPath := writeFile(t, "map.yaml", goodMap())
+	code, out, stderr = p.run(append([]string{"import", "--yes", "--push", "--remote", remote, "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)...)
+	if code != 0 || !strings.Contains(out, "pushed ") {
+		t.Fatalf("import --push: exit %d\n%s%s", code, out, stderr)
+	}
+	files, err := exec.Command("git", "-C", remote, "ls-tree", "-r", "--name-only", "main").CombinedOutput()
+	if err != nil || !strings.Contains(string(files), "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
+		t.Errorf("the remote has no links file (%v):\n%s", err, files)
 	}
 }
