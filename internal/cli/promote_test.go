@@ -311,7 +311,6 @@ func TestMappingInitWritesAStarterFile(t *testing.T) {
 	}
 }
 
-
 // TestImportOutputEscapesHostileNames: a display name with terminal
 // escapes, BiDi overrides and line breaks reaches the plan, the progress
 // and the summary only escaped.
