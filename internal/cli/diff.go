@@ -7,6 +7,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/flowsync/flowsync/diff"
+	"github.com/flowsync/flowsync/importer"
 	fsync "github.com/flowsync/flowsync/sync"
 )
 
@@ -84,9 +85,10 @@ func runDiff(ctx context.Context, g *globalOptions, s *session, o diffOptions) e
 	e := &fsync.Engine{Repo: rp}
 	po := o.planOptions()
 	po.ToRev = o.ToRev
+	var id importer.Identity
 	if s != nil {
-		id, admin, err := whoAmI(ctx, s, o.Scope)
-		if err != nil {
+		var admin bool
+		if id, admin, err = whoAmI(ctx, s, o.Scope); err != nil {
 			return err
 		}
 		e.Live = &fsync.Live{Client: s.Client, Admin: admin}
@@ -95,6 +97,13 @@ func runDiff(ctx context.Context, g *globalOptions, s *session, o diffOptions) e
 	planned, err := e.MakePlan(ctx, po)
 	if err != nil {
 		return err
+	}
+	if planned.Live {
+		// What an import of this plan would cost, and the flows an admin
+		// would grant itself access to, as import shows them.
+		if err := importer.Annotate(&planned.Plan, id, importer.Limits{Calls: g.RateLimit, Writes: g.WriteLimit}, false); err != nil {
+			return err
+		}
 	}
 	if err := renderPlan(g, g.io.Out, planned.Plan, o.Format); err != nil {
 		return err
