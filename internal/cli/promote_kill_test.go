@@ -95,8 +95,10 @@ func TestImportKilledAnywhereConverges(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(42, 8)) // seeded: a failure names its point and replays
 	for _, sc := range scenarios {
-		for i := 0; i < sc.points; i++ {
-			n := 1 + rng.IntN(total)
+		// Distinct points, drawn without replacement from 1..total.
+		perm := rng.Perm(total)
+		for _, i := range perm[:min(sc.points, total)] {
+			n := i + 1
 			t.Run(fmt.Sprintf("%s/kill-at-write-%d", sc.name, n), func(t *testing.T) {
 				killAndRerun(t, sc, n)
 			})
