@@ -133,23 +133,25 @@ func killAndRerun(t *testing.T, sc killScenario, n int) {
 	var victim atomic.Pointer[os.Process]
 	killed := make(chan int, 1)
 	p.inst.Server.OnWrite(func(ev emulator.WriteEvent) {
+		proc := victim.Load()
+		if proc == nil {
+			return // not armed yet (the process plans before it writes)
+		}
 		if writes.Add(1) == int64(n) {
-			if proc := victim.Load(); proc != nil {
-				proc.Signal(syscall.SIGKILL)
-				killed <- ev.N
-			}
+			proc.Signal(syscall.SIGKILL)
+			killed <- ev.N
 		}
 	})
 	cmd, out := p.startChild(args...)
 	victim.Store(cmd.Process)
 	err := cmd.Wait()
 	p.inst.Server.OnWrite(nil)
-	select {
-	case <-killed:
+	if writes.Load() >= int64(n) {
+		<-killed // the hook reached the Nth write and sent the signal
 		if err == nil {
 			t.Fatalf("the import was killed at write %d but exited 0:\n%s", n, out)
 		}
-	default:
+	} else {
 		// It finished before the Nth write (a fault made it take another path).
 		t.Logf("the import ended before write %d: %v", n, err)
 	}
