@@ -31,6 +31,7 @@ bench:
 	$(GO) test -run '^$$' -bench 'GetFlow' -benchtime 3s -benchmem ./internal/emulator/
 	$(GO) test -run '^$$' -bench 'Pacer' -benchtime 1x ./internal/pacer/ ./internal/conformance/
 	$(GO) test -run '^$$' -bench 'Canonicalize|Normalize$$|Redact' -benchmem ./internal/canon/ ./internal/model/ ./internal/secrets/
+	$(GO) test -run '^$$' -bench 'NoopImport1000' -benchtime 3x -timeout 30m ./sync/
 
 lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

@@ -18,7 +18,8 @@ type Pairing struct {
 }
 
 // Pair matches desired and actual flows. In the same environment
-// (in.SameEnv) a flow pairs with the flow of the same name. Across
+// (in.SameEnv) a flow pairs with the flow of the same name, or else with
+// the flow a stored link names (a restore recreated it). Across
 // environments the order is: this run's explicit links (in.Explicit), then
 // stored links (in.Links), then a display name that exactly one unpaired
 // source flow and exactly one unpaired target flow share. Names shared by
@@ -56,6 +57,28 @@ func Pair(in Input) (pairs []Pairing, problems, warnings []Problem) {
 		for i := range desired {
 			if j, ok := byName[lowerFlow(desired[i].Key.Flow)]; ok && usable(j) {
 				claim(i, j, LinkSame)
+			}
+		}
+		// A flow that is gone (past the recycle bin's retention, or a
+		// solution flow, which has none) is recreated under a new name by a
+		// restore, which links the two: a later restore or diff pairs them
+		// instead of creating it again.
+		for i := range desired {
+			if dp[i].Actual != nil {
+				continue
+			}
+			d, ok := in.Links[desired[i].Key.Flow]
+			if !ok {
+				d, ok = in.Links[api.FlowName(lowerFlow(desired[i].Key.Flow))]
+			}
+			if !ok {
+				continue
+			}
+			if _, taken := desiredByName[lowerFlow(d)]; taken {
+				continue // that name is a flow of the tree itself
+			}
+			if j, ok := byName[lowerFlow(d)]; ok && usable(j) {
+				claim(i, j, LinkStored)
 			}
 		}
 		return collect(dp, actual, claimed), nil, nil

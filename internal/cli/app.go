@@ -36,6 +36,9 @@ func Main(ctx context.Context, args []string, stdio IO) int {
 	if err == nil {
 		return ExitOK
 	}
+	if errors.Is(err, errChanges) {
+		return ExitChanges // diff --exit-code: the plan, already printed, says it
+	}
 	if errors.Is(err, context.Canceled) {
 		fmt.Fprintln(stdio.Err, "flowsync: interrupted")
 		return ExitFailure
@@ -85,6 +88,12 @@ func newApp(stdio IO) *ucli.App {
 			exportCommand(g),
 			emulatorCommand(g),
 			demoCommand(g),
+			diffCommand(g),
+			importCommand(g),
+			mappingCommand(g),
+			logCommand(g),
+			showCommand(g),
+			restoreCommand(g),
 		},
 		ExitErrHandler: func(*ucli.Context, error) {}, // Main decides exit codes
 	}

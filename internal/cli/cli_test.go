@@ -232,6 +232,9 @@ func TestDemo(t *testing.T) {
 	for _, want := range []string{
 		"Contoso Dev", "no changes: nothing committed", "changed: \"Daily flow inventory (renamed)\"",
 		"<redacted:flowsync:actions.Check_partner_API.inputs.authentication.password>",
+		// The disaster at the end: restored, and Dev equals its backup.
+		`recycle bin  "Request a laptop" (7974f035-6225-497d-a726-7f8485be5fd3): Started`,
+		`updated      "Daily flow inventory (renamed)"`, "every flow is as the backup says",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -240,9 +243,19 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(out, "DEMO-ONLY-") {
 		t.Error("demo output shows a planted secret value")
 	}
-	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD").Output()
+	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD", "--", "environments").Output()
 	if err != nil || strings.TrimSpace(string(logOut)) != "2" {
-		t.Errorf("backup has %q commits (%v), want 2: the unchanged export must not commit", logOut, err)
+		t.Errorf("backup has %q export commits (%v), want 2: the unchanged export must not commit", logOut, err)
+	}
+	// The promotion: a mapping from mapping init, the plan, the import, a clean diff, links committed.
+	for _, want := range []string{"flowsync mapping init", "byConnector:", "Plan:", "diff --exit-code: 0", "Links "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	links, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "ls-tree", "-r", "--name-only", "HEAD", "links").Output()
+	if err != nil || !strings.Contains(string(links), "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
+		t.Errorf("backup has no Dev -> Prod links file (%v):\n%s", err, links)
 	}
 }
 

@@ -2,7 +2,9 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -145,5 +147,82 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "\nBrowse it: each environments/<env>/README.md in %s indexes that environment's flows.\n", repoDir)
+	if err := demoPromote(ctx, &dg, s, o.Dir, repoDir); err != nil {
+		return err
+	}
+	return demoDisaster(ctx, &dg, s, repoDir)
+}
+
+// demoFlows are the Dev flows the demo promotes: those whose connectors
+// all have a connection in Prod (the others need a Teams, Flow management
+// or custom connection that Prod does not have, and the plan would say so).
+var demoFlows = []string{
+	"Invoice approval", "Request a laptop", "Archive old files", "Support inbox digest",
+	"Child - Get manager", "Parent - Escalate overdue invoices", "Order intake webhook",
+}
+
+// demoSupportMailbox is Dev's second Outlook connection (the support
+// mailbox); Prod has one Outlook connection, which the demo names for it.
+const (
+	demoSupportMailbox = "1544ab383a2645d39fb8fdc65c14b98f"
+	demoProdOutlook    = "shared-office365-5ed268a3-26fa-4693-a36d-497ff37fdc5d"
+)
+
+// demoPromote promotes Dev to Prod: a mapping file from mapping init,
+// filled in, the plan, the import, and a diff that is clean afterwards.
+func demoPromote(ctx context.Context, g *globalOptions, s *session, dir, repoDir string) error {
+	out := g.io.Out
+	step := func(format string, args ...any) { fmt.Fprintf(out, "\n== "+format+"\n", args...) }
+	mapFile := filepath.Join(dir, "dev-to-prod.yaml")
+	if err := os.Remove(mapFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	step("flowsync mapping init --repo %s --from \"Contoso Dev\" --to \"Contoso Prod\" --out %s", repoDir, mapFile)
+	if err := runMappingInit(ctx, g, s, mappingInitOptions{Repo: repoDir, Branch: "main", From: "Contoso Dev", To: "Contoso Prod", Out: mapFile, Scope: "auto"}); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(mapFile)
+	if err != nil {
+		return err
+	}
+	out.Write(b)
+	// Fill it in as a person would: the support mailbox's reference goes to
+	// Prod's Outlook connection explicitly.
+	filled := strings.Replace(string(b), "  byConnection:\n", "  byConnection:\n    "+demoSupportMailbox+": "+demoProdOutlook+"   # the support mailbox (filled in)\n", 1)
+	if filled == string(b) {
+		return fmt.Errorf("demo: the starter mapping file has no byConnection section to fill in")
+	}
+	if err := os.WriteFile(mapFile, []byte(filled), 0o644); err != nil {
+		return err
+	}
+	step("filled in: byConnection %s -> %s", demoSupportMailbox, demoProdOutlook)
+
+	pf := planFlags{Repo: repoDir, Branch: "main", From: "Contoso Dev", To: "Contoso Prod", MapFile: mapFile, Flows: demoFlows, State: "source", Scope: "auto"}
+	var flowArgs string
+	for _, f := range demoFlows {
+		flowArgs += fmt.Sprintf(" --flow %q", f)
+	}
+	step("flowsync diff --repo %s --from \"Contoso Dev\" --to \"Contoso Prod\" --map %s%s", repoDir, mapFile, flowArgs)
+	if err := runDiff(ctx, g, s, diffOptions{planFlags: pf, Format: "text"}); err != nil {
+		return err
+	}
+	step("flowsync import --yes (same options): apply the plan")
+	if err := runImport(ctx, g, s, importOptions{planFlags: pf, Yes: true}); err != nil {
+		return err
+	}
+	step("flowsync diff --exit-code (same options): Prod now equals the tree")
+	if err := runDiff(ctx, g, s, diffOptions{planFlags: pf, Format: "text", ExitCode: true}); err != nil {
+		if errors.Is(err, errChanges) {
+			return fmt.Errorf("demo: the diff after the import is not clean")
+		}
+		return err
+	}
+	fmt.Fprintln(out, "diff --exit-code: 0, nothing would change")
+	step("git log: the import recorded its links (Dev flow -> Prod flow) beside the backups")
+	cmd := exec.CommandContext(ctx, "git", "-C", repoDir, "log", "--format=%h %s", "-n", "3")
+	cmd.Stdout, cmd.Stderr = out, g.io.Err
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("git log: %w", err)
+	}
 	return nil
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/mail"
@@ -22,6 +23,7 @@ import (
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/token"
 	"github.com/flowsync/flowsync/repo"
+	fsync "github.com/flowsync/flowsync/sync"
 )
 
 // exportOptions are the options of `flowsync export`.
@@ -209,6 +211,22 @@ func isSCPLike(s string) bool {
 }
 
 // isRemoteName: not a URL, a path or an scp-like address (checkRemote passed).
+// pushRemote checks, before anything is read or written, that --push has
+// somewhere to go: the named remote exists in the repository (origin when
+// --remote is not given), or the remote is a URL or path.
+func pushRemote(cmd string, rp *repo.Repo, remote string) (string, error) {
+	if remote == "" {
+		if !rp.HasRemote("origin") {
+			return "", usagef("%s: --push without --remote sends to the remote origin, but %s has none: pass --remote URL or add one with 'git remote add origin URL'", cmd, rp.Dir())
+		}
+		return "origin", nil
+	}
+	if isRemoteName(remote) && !rp.HasRemote(remote) {
+		return "", usagef("%s: --remote %s is not a remote of %s: give its URL, or add it with 'git remote add %s URL'", cmd, safetext.Quote(remote), rp.Dir(), remote)
+	}
+	return remote, nil
+}
+
 func isRemoteName(remote string) bool {
 	return !strings.Contains(remote, "://") && !isSCPLike(remote) && !filepath.IsAbs(remote) && !strings.HasPrefix(remote, ".")
 }
@@ -237,9 +255,6 @@ func adminScope(ctx context.Context, s *session, scope string) (admin bool, iden
 	return c.IsAdmin() || c.IsApp(), identity, nil
 }
 
-// exportPaths are the tree paths an export owns in the working tree.
-var exportPaths = []string{export.RootFileName, "environments"}
-
 func runExport(ctx context.Context, g *globalOptions, s *session, o exportOptions) (err error) {
 	rp, err := repo.Open(ctx, o.Repo, repo.OpenOptions{Bare: o.Bare, InitialBranch: o.Branch})
 	if err != nil {
@@ -256,13 +271,8 @@ func runExport(ctx context.Context, g *globalOptions, s *session, o exportOption
 	}()
 	remote := o.Remote
 	if o.Push {
-		if remote == "" {
-			remote = "origin"
-			if !rp.HasRemote(remote) {
-				return usagef("export: --push without --remote sends to the remote origin, but %s has none: pass --remote URL or add one with 'git remote add origin URL'", rp.Dir())
-			}
-		} else if isRemoteName(remote) && !rp.HasRemote(remote) {
-			return usagef("export: --remote %s is not a remote of %s: give its URL, or add it with 'git remote add %s URL'", safetext.Quote(remote), rp.Dir(), remote)
+		if remote, err = pushRemote("export", rp, o.Remote); err != nil {
+			return err
 		}
 	}
 	return exportLocked(ctx, g, s, o, rp, remote)
@@ -275,20 +285,6 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 		return err
 	}
 	defer unlock()
-	// A run killed while it wrote the working tree, or one that could not
-	// write it, left it behind the branch: bring it back in step first.
-	fixed, err := rp.RepairWorktree(ctx, o.Branch, exportPaths)
-	if err != nil {
-		return err
-	}
-	if fixed.Repaired() && !g.Quiet && g.Output != "json" {
-		fmt.Fprintf(g.io.Err, "repaired the working tree of %s: %d file(s) brought back in step with %s", rp.Dir(), len(fixed.Restored), o.Branch)
-		if fixed.RemovedIndexLock {
-			fmt.Fprint(g.io.Err, " (a killed run's index.lock removed)")
-		}
-		fmt.Fprintln(g.io.Err)
-	}
-
 	admin, identity, err := adminScope(ctx, s, o.Scope)
 	if err != nil {
 		return err
@@ -304,47 +300,61 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 	if identity != "" && s.Pacers != nil {
 		rep.pacer = s.Pacers.For(identity)
 	}
-	res, replay, err := export.Run(ctx, export.ClientSource{Client: s.Client, Admin: admin, IncludeDeleted: o.IncludeDeleted}, rp, export.Options{
-		Envs:        o.Envs,
-		AllEnvs:     o.AllEnvs,
-		Branch:      o.Branch,
-		Message:     o.Message,
-		Author:      o.author,
-		Incremental: o.Incremental,
-		AllowShrink: o.AllowShrink,
-		Concurrency: o.Concurrency,
-		Sealer:      sealer,
-		Reseal:      o.Reseal,
-	}, rep)
-	if err != nil {
-		return fmt.Errorf("export to %s: %w", o.Repo, err)
-	}
-
-	var pushed *repo.PushResult
+	var push *repo.PushOptions
 	if o.Push {
 		auth, closeAuth, err := gitAuth(gitCredentials{Getenv: g.getenv, SSHKey: o.SSHKey, KnownHosts: o.KnownHosts, CABundle: o.CABundle})
 		if err != nil {
 			return err
 		}
 		defer closeAuth()
-		pr, err := rp.Push(ctx, repo.PushOptions{
-			Remote:  remote,
-			Branch:  o.Branch,
-			Rebuild: replay.Rebuilder(),
-			Auth:    auth,
-		})
-		if err != nil {
-			// The local commit stays; say so.
-			if perr := printExportResult(g, res, nil); perr != nil {
-				return perr
-			}
-			if !res.Committed {
-				return fmt.Errorf("nothing new to commit, but pushing the earlier local commits failed (they stay on the local branch; the next run pushes them): %w", err)
-			}
-			return fmt.Errorf("the export is committed locally (%s) but the push failed: %w", shortHash(res.Commit), err)
-		}
-		pushed = &pr
+		push = &repo.PushOptions{Remote: remote, Auth: auth}
 	}
+	// The engine repairs a working tree a killed run left behind, exports
+	// and pushes.
+	e := &fsync.Engine{Repo: rp, Live: &fsync.Live{Client: s.Client, Admin: admin}}
+	br, err := e.Backup(ctx, fsync.BackupOptions{
+		Options: export.Options{
+			Envs:        o.Envs,
+			AllEnvs:     o.AllEnvs,
+			Branch:      o.Branch,
+			Message:     o.Message,
+			Author:      o.author,
+			Incremental: o.Incremental,
+			AllowShrink: o.AllowShrink,
+			Concurrency: o.Concurrency,
+			Sealer:      sealer,
+			Reseal:      o.Reseal,
+		},
+		Admin:          admin,
+		IncludeDeleted: o.IncludeDeleted,
+		Reporter:       rep,
+		Repaired: func(fixed repo.WorktreeRepair) {
+			if g.Quiet || g.Output == "json" {
+				return
+			}
+			fmt.Fprintf(g.io.Err, "repaired the working tree of %s: %d file(s) brought back in step with %s", rp.Dir(), len(fixed.Restored), o.Branch)
+			if fixed.RemovedIndexLock {
+				fmt.Fprint(g.io.Err, " (a killed run's index.lock removed)")
+			}
+			fmt.Fprintln(g.io.Err)
+		},
+		Push: push,
+	})
+	if errors.Is(err, fsync.ErrPush) {
+		// The local commit stays; say so.
+		res := br.Result
+		if perr := printExportResult(g, res, nil); perr != nil {
+			return perr
+		}
+		if !res.Committed {
+			return fmt.Errorf("nothing new to commit, but pushing the earlier local commits failed (they stay on the local branch; the next run pushes them): %w", err)
+		}
+		return fmt.Errorf("the export is committed locally (%s) but the push failed: %w", shortHash(res.Commit), err)
+	}
+	if err != nil {
+		return err
+	}
+	res, pushed := br.Result, br.Pushed
 	if err := printExportResult(g, res, pushed); err != nil {
 		return err
 	}

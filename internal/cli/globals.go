@@ -158,6 +158,9 @@ type session struct {
 	Client *client.Client
 	Tokens client.TokenSource
 	Pacers *pacer.Registry
+	// http is closed with the session: an in-process run (tests, the demo)
+	// must not leave idle connections that keep a server's shutdown waiting.
+	http *http.Client
 }
 
 // connect builds the credential, the per-identity pacers and the client.
@@ -194,7 +197,7 @@ func (g *globalOptions) connect() (*session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &session{Client: c, Tokens: src, Pacers: reg}, nil
+	return &session{Client: c, Tokens: src, Pacers: reg, http: hc}, nil
 }
 
 // historyFile places the pacers' send history in FLOWSYNC_CACHE_DIR when
@@ -245,7 +248,13 @@ func (g *globalOptions) credential(hc *http.Client) (client.TokenSource, error) 
 // close persists the pacers' send history so back-to-back runs do not burst
 // into the server's still-open window.
 func (s *session) close() error {
-	if s == nil || s.Pacers == nil {
+	if s == nil {
+		return nil
+	}
+	if s.http != nil {
+		s.http.CloseIdleConnections()
+	}
+	if s.Pacers == nil {
 		return nil
 	}
 	return s.Pacers.SaveAll()

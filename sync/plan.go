@@ -1,0 +1,362 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"filippo.io/age"
+	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/flowsync/flowsync/diff"
+	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/mapping"
+	"github.com/flowsync/flowsync/repo"
+)
+
+// ErrPlanProblems is returned (wrapped) when a plan has problems: nothing
+// was written. The plan itself is still returned for display.
+var ErrPlanProblems = errors.New("the plan has problems; nothing was written")
+
+// PlanOptions say what to compare: the tree's environment From at Rev
+// (default: the head of Branch) as desired, mapped for To, against To live,
+// or against the tree at ToRev when ToRev is set (no API call at all).
+type PlanOptions struct {
+	Branch string
+	Rev    string
+	From   string
+	To     string
+	// ToRev compares with the tree at this revision instead of the live
+	// environment To (To defaults to From).
+	ToRev string
+	// MapFile is the mapping file ("" for none: everything auto-maps).
+	MapFile string
+	// Flows selects source flows by GUID or display name (all when empty).
+	Flows []string
+	// State is the state mode: source (default), on, off or preserve.
+	State string
+	Prune bool
+	// Links are explicit --link SRC=DST pairs (flow GUIDs).
+	Links map[api.FlowName]api.FlowName
+	// Keep is the importing identity: its access is never removed.
+	Keep api.PrincipalID
+	// Identities open the tree's secrets.age files (--identity).
+	Identities []age.Identity
+	// Secrets are values supplied per source flow (--secrets FILE), over
+	// those opened from secrets.age.
+	Secrets map[api.FlowName]secrets.Values
+	// IncludeDeleted also reads the target's soft-deleted flows (admin;
+	// restore needs them).
+	IncludeDeleted bool
+}
+
+// Planned is a plan with what was read to make it.
+type Planned struct {
+	Plan diff.Plan
+	// Source is the tree's environment at the revision read.
+	Source *Snapshot
+	// TargetEnv is the target environment's name.
+	TargetEnv api.EnvName
+	// Live is true when the target is a live environment.
+	Live bool
+	// Secrets are the values available per source flow (opened and supplied).
+	Secrets map[api.FlowName]secrets.Values
+	// Links are the stored links used (source -> target).
+	Links map[api.FlowName]api.FlowName
+	// Head is the branch head the links were read from.
+	Head plumbing.Hash
+}
+
+// Engine runs the jobs on one repository and, for live targets, one
+// client. It is used by one goroutine (the repository is).
+type Engine struct {
+	Repo *repo.Repo
+	// Live reads live environments; nil when only trees are compared.
+	Live *Live
+}
+
+// MakePlan reads both sides and returns the plan. Problems of the mapping
+// file and of the plan are in Plan.Problems; the error is for failures to
+// read (repository, service, files).
+func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) {
+	if o.Branch == "" {
+		o.Branch = "main"
+	}
+	commit, err := ResolveRev(ctx, e.Repo, o.Rev, o.Branch)
+	if err != nil {
+		return nil, err
+	}
+	srcEnv, err := ResolveTreeEnv(ctx, e.Repo, commit, o.From)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := LoadSnapshot(ctx, e.Repo, commit, srcEnv)
+	if err != nil {
+		return nil, err
+	}
+	values, err := openSecrets(snap, o.Identities, o.Secrets)
+	if err != nil {
+		return nil, err
+	}
+	p := &Planned{Source: snap, Secrets: values}
+	mf, err := mapping.Load(o.MapFile)
+	if err != nil {
+		var me *mapping.Error
+		if errors.As(err, &me) {
+			// A mapping file that does not parse: its problems (with
+			// file:line) are the plan; nothing else can be planned.
+			p.Plan = diff.Plan{Source: diff.Side{Env: srcEnv.Name, Rev: commit.String()}, Problems: me.Problems}
+			return p, nil
+		}
+		return nil, err
+	}
+
+	var actual []model.Flow
+	var inv mapping.Inventory
+	var invWarning *diff.Problem
+	target := diff.Side{}
+	if o.ToRev != "" {
+		to := o.To
+		if to == "" {
+			to = o.From
+		}
+		toCommit, err := ResolveRev(ctx, e.Repo, o.ToRev, o.Branch)
+		if err != nil {
+			return nil, err
+		}
+		toEnv, err := ResolveTreeEnv(ctx, e.Repo, toCommit, to)
+		if err != nil {
+			return nil, err
+		}
+		toSnap, err := LoadSnapshot(ctx, e.Repo, toCommit, toEnv)
+		if err != nil {
+			return nil, err
+		}
+		if toEnv.Name == srcEnv.Name {
+			// Two backups of one environment: what changed from Rev to
+			// ToRev, every stored field compared, nothing mapped.
+			p.TargetEnv = toEnv.Name
+			plan := diff.Plan{
+				Source:  diff.Side{Env: srcEnv.Name, Rev: commit.String()},
+				Target:  diff.Side{Env: toEnv.Name, Rev: toCommit.String()},
+				Changes: diff.Diff(selectFlows(snap.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)),
+			}
+			plan.Sort()
+			p.Plan = plan
+			return p, nil
+		}
+		actual = liveOnly(toSnap.Flows)
+		inv = treeInventory(toSnap.Flows)
+		p.TargetEnv = toEnv.Name
+		target = diff.Side{Env: toEnv.Name, Rev: toCommit.String()}
+	} else {
+		if e.Live == nil {
+			return nil, fmt.Errorf("comparing with a live environment needs a client")
+		}
+		if o.To == "" {
+			return nil, fmt.Errorf("no target environment given")
+		}
+		env, err := e.Live.Environment(ctx, o.To)
+		if err != nil {
+			return nil, err
+		}
+		p.TargetEnv, p.Live = env.Name, true
+		target = diff.Side{Env: env.Name, Live: true}
+		if inv, invWarning, err = e.liveInventory(ctx, env.Name, mf, selectFlows(snap.Flows, o.Flows)); err != nil {
+			return nil, err
+		}
+	}
+	sameEnv := p.TargetEnv == srcEnv.Name
+	inv.SameEnv = sameEnv
+
+	head, err := e.Repo.Head(ctx, o.Branch)
+	if err != nil {
+		return nil, err
+	}
+	p.Head = head
+	// In the same environment the links are those a restore made when it
+	// recreated a flow that was gone (links/<env>/<env>.json).
+	if p.Links, err = ReadLinks(ctx, e.Repo, head, srcEnv.Name, p.TargetEnv); err != nil {
+		return nil, err
+	}
+
+	if p.Live {
+		summaries, err := e.Live.ListFlows(ctx, p.TargetEnv, o.IncludeDeleted)
+		if err != nil {
+			return nil, err
+		}
+		want := candidates(selectFlows(snap.Flows, o.Flows), p.Links, o.Links, sameEnv, o.Prune)
+		actual, err = e.Live.ReadFlows(ctx, p.TargetEnv, summaries, want)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Only the selected flows are mapped: an unselected flow's unmapped
+	// connection must not stop the import of the others.
+	chosen := selectFlows(snap.Flows, o.Flows)
+	res, problems := mapping.Resolve(mf, chosen, inv)
+	desired := make([]model.Flow, 0, len(chosen))
+	for _, f := range chosen {
+		if res != nil {
+			f = res.Apply(f)
+		}
+		desired = append(desired, f)
+	}
+	mode, err := diff.ParseStateMode(o.State)
+	if err != nil {
+		return nil, err
+	}
+	in := diff.Input{
+		Source:   diff.Side{Env: srcEnv.Name, Rev: commit.String()},
+		Target:   target,
+		Desired:  desired,
+		Actual:   actual,
+		Links:    p.Links,
+		Explicit: o.Links,
+		Prune:    o.Prune,
+		State:    mode,
+		Keep:     o.Keep,
+		Selected: o.Flows,
+		SameEnv:  sameEnv,
+		Secrets:  values,
+		Problems: problems,
+	}
+	if res != nil {
+		in.Bindings = res
+	}
+	plan := diff.Make(in)
+	if invWarning != nil {
+		plan.Warnings = append(plan.Warnings, *invWarning)
+	}
+	p.Plan = plan
+	return p, nil
+}
+
+// openSecrets decrypts each flow's secrets.age with the identities given
+// and lays the supplied values over them.
+func openSecrets(snap *Snapshot, ids []age.Identity, supplied map[api.FlowName]secrets.Values) (map[api.FlowName]secrets.Values, error) {
+	out := map[api.FlowName]secrets.Values{}
+	if len(ids) > 0 {
+		names := slices.Sorted(maps.Keys(snap.Sealed))
+		for _, name := range names {
+			v, err := secrets.Open(snap.Sealed[name], ids)
+			if err != nil {
+				return nil, fmt.Errorf("open %s/%s/%s with --identity: %w", model.FlowsDir, name, model.SecretsFileName, err)
+			}
+			out[name] = v
+		}
+	}
+	for name, vs := range supplied {
+		n, err := model.CanonicalFlowName(name)
+		if err != nil {
+			return nil, fmt.Errorf("secrets for flow %q: %w", name, err)
+		}
+		if out[n] == nil {
+			out[n] = secrets.Values{}
+		}
+		maps.Copy(out[n], vs)
+	}
+	return out, nil
+}
+
+// selectFlows keeps the flows a --flow selector names (flow GUID in any
+// case, or exact display name); no selectors keep all. Selectors that
+// match nothing or several are reported by the planner (diff.Make).
+func selectFlows(fs []model.Flow, selectors []string) []model.Flow {
+	if len(selectors) == 0 {
+		return fs
+	}
+	var out []model.Flow
+	for _, f := range fs {
+		for _, s := range selectors {
+			if strings.EqualFold(string(f.Key.Flow), s) || f.Meta.DisplayName == s {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// candidates says which target flows must be read in full: those a source
+// flow can pair with (linked, same name, same display name) and, with
+// prune, all (a deletion is shown with what it deletes). Others are only
+// extra and their listing entry is enough, which spares two reads each.
+func candidates(src []model.Flow, stored, explicit map[api.FlowName]api.FlowName, sameEnv, prune bool) func(api.Flow) bool {
+	if prune {
+		return nil
+	}
+	names := map[api.FlowName]bool{}
+	display := map[string]bool{}
+	for _, f := range src {
+		if sameEnv {
+			names[f.Key.Flow] = true
+		}
+		display[foldName(f.Meta.DisplayName)] = true
+	}
+	for _, t := range stored {
+		names[t] = true
+	}
+	for _, t := range explicit {
+		names[t] = true
+	}
+	return func(f api.Flow) bool {
+		return names[f.Name] || display[foldName(f.Properties.DisplayName)]
+	}
+}
+
+// foldName is deliberately looser than any display-name match the planner
+// makes, so that every possible match is read.
+func foldName(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// liveOnly drops soft-deleted records of a target tree: they are not in
+// the live environment.
+func liveOnly(fs []model.Flow) []model.Flow {
+	var out []model.Flow
+	for _, f := range fs {
+		if f.Meta.State != api.StateDeleted {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// InitMapping writes a starter mapping file for importing the tree's
+// environment From (at Rev) into the live environment To: unique matches
+// filled in, ambiguous ones as comments listing the candidates.
+func (e *Engine) InitMapping(ctx context.Context, o PlanOptions) ([]byte, error) {
+	if o.Branch == "" {
+		o.Branch = "main"
+	}
+	if e.Live == nil {
+		return nil, fmt.Errorf("a mapping needs the live target's inventory: no client")
+	}
+	commit, err := ResolveRev(ctx, e.Repo, o.Rev, o.Branch)
+	if err != nil {
+		return nil, err
+	}
+	srcEnv, err := ResolveTreeEnv(ctx, e.Repo, commit, o.From)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := LoadSnapshot(ctx, e.Repo, commit, srcEnv)
+	if err != nil {
+		return nil, err
+	}
+	env, err := e.Live.Environment(ctx, o.To)
+	if err != nil {
+		return nil, err
+	}
+	inv, _, err := e.liveInventory(ctx, env.Name, &mapping.File{}, snap.Flows)
+	if err != nil {
+		return nil, err
+	}
+	inv.SameEnv = env.Name == srcEnv.Name
+	return mapping.Init(liveOnly(snap.Flows), inv), nil
+}
