@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/auth"
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/mapping"
 )
@@ -40,6 +41,14 @@ func (e *Engine) liveInventory(ctx context.Context, env api.EnvName, mf *mapping
 			inv.Principals = nil
 			warn := diff.Problem{Code: CodePrincipalsNotChecked, Message: fmt.Sprintf(
 				"the directory could not be read (%d %s): principals are not checked before the import; grant the identity Directory.Read.All on Microsoft Graph to check them", ae.Status, ae.Code)}
+			return inv, &warn, nil
+		case errors.Is(err, auth.ErrMissingSetting):
+			// No token for Graph at all (--auth token without
+			// FLOWSYNC_GRAPH_TOKEN): the same as a refused directory, and
+			// the warning says which setting would check them.
+			inv.Principals = nil
+			warn := diff.Problem{Code: CodePrincipalsNotChecked, Message: fmt.Sprintf(
+				"principals are not checked before the import: %v", err)}
 			return inv, &warn, nil
 		case err != nil:
 			return inv, nil, fmt.Errorf("look up %d principal(s) in the directory: %w", len(ids), err)
