@@ -487,8 +487,12 @@ func TestLock(t *testing.T) {
 			done <- outcome{err: err}
 			return
 		}
-		defer unlock()
 		res, _, err := export.Run(context.Background(), g, first, exportOpts(seed.DemoEnvProd), nil)
+		// Unlock before reporting: the test takes the lock as soon as it
+		// hears the outcome.
+		if uerr := unlock(); uerr != nil && err == nil {
+			err = uerr
+		}
 		done <- outcome{res, err}
 	}()
 	<-g.entered
