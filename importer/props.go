@@ -77,12 +77,6 @@ func (a *applier) props(ctx context.Context, ch diff.Change, existing *api.FlowN
 	if err != nil {
 		return fail(err)
 	}
-	if len(props.ConnectionReferences) == 0 {
-		// Update Flow refuses a definition without connectionReferences,
-		// and the wire type drops an empty map (omitempty): send {} as an
-		// extra member, which the known (omitted) field does not shadow.
-		props.Extra = map[string]json.RawMessage{"connectionReferences": json.RawMessage(`{}`)}
-	}
 	if err := checkNoPlaceholder(props); err != nil {
 		return fail(err)
 	}

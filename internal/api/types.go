@@ -108,6 +108,11 @@ type Flow struct {
 // FlowProperties holds what list, get, create and update carry. Definition is
 // kept as raw JSON (it is user content, round-tripped in meaning); connection
 // references are the raw service's dictionary keyed by reference name.
+//
+// ConnectionReferences is omitted only when nil: a non-nil empty map is sent
+// as {}, which is how a caller says "this flow has no references" (Update
+// Flow refuses a definition without the member: 400 InvalidOpenApiFlow). A
+// read of a flow without the member leaves it nil, so it re-encodes without.
 type FlowProperties struct {
 	APIID                      string                         `json:"apiId,omitempty"`
 	DisplayName                string                         `json:"displayName,omitempty"`
@@ -118,7 +123,7 @@ type FlowProperties struct {
 	Environment                *EnvironmentRef                `json:"environment,omitempty"`
 	Creator                    *Creator                       `json:"creator,omitempty"`
 	Definition                 json.RawMessage                `json:"definition,omitempty"`
-	ConnectionReferences       map[string]ConnectionReference `json:"connectionReferences,omitempty"`
+	ConnectionReferences       map[string]ConnectionReference `json:"connectionReferences,omitzero"`
 	DefinitionSummary          json.RawMessage                `json:"definitionSummary,omitempty"`
 	FlowSuspensionReason       string                         `json:"flowSuspensionReason,omitempty"`
 	FlowFailureAlertSubscribed *bool                          `json:"flowFailureAlertSubscribed,omitempty"`

@@ -153,6 +153,25 @@ func TestOperations(t *testing.T) {
 			want:   flowWant,
 		},
 		{
+			// An empty, non-nil map is the caller's "no references": the
+			// member is sent as {} (Update Flow refuses a definition without it).
+			name: "UpdateFlow no references",
+			routes: []*route{{method: "PATCH", path: f1Path, query: av(), resp: flowResp,
+				body: `{"properties":{"definition":{"$schema":"s","triggers":{"manual":{"type":"Request"}},"actions":{}},"connectionReferences":{}}}`}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.UpdateFlow(ctx, testEnv, testFlow, api.FlowProperties{Definition: flowDef, ConnectionReferences: map[string]api.ConnectionReference{}})
+			},
+			want: flowWant,
+		},
+		{
+			name:   "UpdateFlow state only",
+			routes: []*route{{method: "PATCH", path: f1Path, query: av(), body: `{"properties":{"state":"Stopped"}}`, resp: flowResp}},
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.UpdateFlow(ctx, testEnv, testFlow, api.FlowProperties{State: api.StateStopped})
+			},
+			want: flowWant,
+		},
+		{
 			name:   "DeleteFlow 200",
 			routes: []*route{{method: "DELETE", path: f1Path, query: av()}},
 			call:   func(ctx context.Context, c *Client) (any, error) { return c.DeleteFlow(ctx, testEnv, testFlow, false) },
@@ -386,6 +405,31 @@ func TestFlowExtraFieldsRoundTrip(t *testing.T) {
 	s.add(&route{method: "PATCH", path: f1Path, query: av(), body: string(body), resp: doc})
 	if _, err := c.UpdateFlow(context.Background(), testEnv, testFlow, f.Properties); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFlowWithoutReferencesRoundTrip: a flow read without a
+// connectionReferences member keeps it nil and re-encodes without it, while
+// one read with {} keeps {}: what the service said is what is sent back.
+func TestFlowWithoutReferencesRoundTrip(t *testing.T) {
+	for _, doc := range []string{
+		`{"name":"f1","properties":{"displayName":"D","definition":{"a":1}}}`,
+		`{"name":"f1","properties":{"displayName":"D","definition":{"a":1},"connectionReferences":{}}}`,
+	} {
+		s := newStub(t, testAuth, &route{method: "GET", path: f1Path, query: av(), resp: doc})
+		c, _ := newTestClient(t, s)
+		f, err := c.GetFlow(context.Background(), testEnv, testFlow, GetFlowOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := f.Properties.ConnectionReferences == nil, !strings.Contains(doc, "connectionReferences"); got != want {
+			t.Errorf("%s: references nil = %v, want %v", doc, got, want)
+		}
+		out, err := json.Marshal(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jsonEqual(t, []byte(doc), out)
 	}
 }
 

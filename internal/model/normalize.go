@@ -343,6 +343,7 @@ func (f Flow) ToAPI() (api.FlowProperties, error) {
 		}
 		p.Definition = buf.Bytes()
 	}
+	// Never nil: a flow without connections sends {} (api.FlowProperties).
 	p.ConnectionReferences = make(map[string]api.ConnectionReference, len(f.Connections))
 	for _, c := range f.Connections {
 		if _, dup := p.ConnectionReferences[c.Key]; dup {
