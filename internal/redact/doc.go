@@ -4,7 +4,8 @@
 //
 // String finds credentials by their shape: SAS signatures (the sig= query
 // parameter of callback and trigger URLs, which grants access without any
-// other secret), bearer tokens, HTTP basic credentials, Authorization header
+// other secret; found by internal/secrets' rule, in any case and encoding:
+// %26sig%3D, &amp;sig=, ;sig=), bearer tokens, HTTP basic credentials, Authorization header
 // values, JWT-shaped strings and the user information of URLs
 // (https://user:password@host). URL does the same for one URL. Values and
 // Error also remove secrets known by value (a client secret, a Git token, a

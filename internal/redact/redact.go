@@ -8,18 +8,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/flowsync/flowsync/internal/secrets"
 )
 
 // Placeholder replaces every removed secret.
 const Placeholder = "REDACTED"
 
 var (
-	// sigRE matches a sig= parameter that starts a query member: at the start,
-	// after a non-word character (?, &, ;, quote, space), or after an encoded
-	// ampersand (%26, or \u0026 as JSON writes it). The value runs to the next
-	// delimiter; sig values are base64 with percent escapes, so none of these
-	// characters can occur inside one.
-	sigRE = regexp.MustCompile(`(?i)(^|[^a-z0-9_]|%26|\\u0026)(sig=)[^&"'\s#\\<>]*`)
 	// authHeaderRE matches an Authorization (or Proxy-Authorization) header
 	// echoed in a message, "Authorization: <scheme> <credentials>" or
 	// "authorization=<credentials>": the scheme is kept, the rest goes.
@@ -41,7 +37,7 @@ var (
 // bearer tokens, basic credentials, JWTs and URL user information replaced by
 // Placeholder. It is idempotent.
 func String(s string) string {
-	s = sigRE.ReplaceAllString(s, "${1}${2}"+Placeholder)
+	s = sasSignatures(s)
 	s = userinfoRE.ReplaceAllString(s, "${1}"+Placeholder+"@")
 	s = authHeaderRE.ReplaceAllStringFunc(s, func(m string) string {
 		sub := authHeaderRE.FindStringSubmatch(m)
@@ -60,6 +56,25 @@ func String(s string) string {
 	})
 	s = jwtRE.ReplaceAllString(s, Placeholder)
 	return s
+}
+
+// sasSignatures replaces the values of SAS signature members, found by the
+// rule the tree's redaction uses (secrets.SASSignatureSpans), so an encoded
+// form (%26sig%3D, &amp;sig=, \u0026sig=) is caught in a log as in a flow.
+func sasSignatures(s string) string {
+	spans := secrets.SASSignatureSpans(s)
+	if len(spans) == 0 {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, sp := range spans {
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(Placeholder)
+		last = sp[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // basicCredential reports whether v is base64 of "user:password", as HTTP

@@ -582,3 +582,31 @@ func (m *matcher) secretLits(p *piece, frag string, kind Kind) {
 		}
 	})
 }
+
+// SASSignatureSpans returns the byte ranges [start, end) of the SAS
+// signature values in plain text (not a JSON document): the values of sig=
+// and SharedAccessSignature= members, whatever the case and the encoding of
+// the key and its separators (%26sig%3D, &amp;sig=, \u0026sig=, ;sig=,
+// #sig=). The ranges are ascending and do not overlap. internal/redact uses
+// it, so logs and the tree recognise a signature by one rule.
+func SASSignatureSpans(text string) [][2]int {
+	if !strings.ContainsAny(text, "=%&\\") {
+		return nil // no way to write the '=' a member needs
+	}
+	p := piece{kind: textPiece, text: text}
+	var m matcher
+	m.keyValues(&p, func(string, Kind, valueMode) {})
+	var out [][2]int
+	for _, x := range m.out {
+		if x.kind != KindSASSignature {
+			continue
+		}
+		// A sig= inside a SharedAccessSignature= value is already covered.
+		if n := len(out); n > 0 && x.start < out[n-1][1] {
+			out[n-1][1] = max(out[n-1][1], x.end)
+			continue
+		}
+		out = append(out, [2]int{x.start, x.end})
+	}
+	return out
+}
