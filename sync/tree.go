@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
@@ -180,7 +180,7 @@ func LoadSnapshot(ctx context.Context, rp *repo.Repo, commit plumbing.Hash, env 
 		}
 		snap.Flows = append(snap.Flows, f)
 	}
-	sort.Slice(snap.Flows, func(i, j int) bool { return snap.Flows[i].Key.Compare(snap.Flows[j].Key) < 0 })
+	slices.SortFunc(snap.Flows, func(a, b model.Flow) int { return a.Key.Compare(b.Key) })
 	return snap, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/flowsync/flowsync/internal/api"
+	"github.com/flowsync/flowsync/internal/auth"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
@@ -149,14 +150,51 @@ func runEmulator(ctx context.Context, g *globalOptions, o emulatorOptions) error
 	fmt.Fprintf(out, "%d environments, %d flows, %d principals; throttling %s %s, writes %s\n",
 		len(dump.Environments), len(dump.Flows), len(dump.Principals), o.Throttle, o.Calls, o.Writes)
 	if admin, ok := embedded.AdminUser(dump); ok {
-		fmt.Fprintf(out, "\nTry:\n  export FLOWSYNC_API_URL=%s FLOWSYNC_AUTH=token\n", inst.URL)
-		fmt.Fprintf(out, "  export FLOWSYNC_TOKEN=$(flowsync emulator token --url %s --principal %s)\n", inst.URL, admin.UPN)
-		fmt.Fprintf(out, "  export FLOWSYNC_POWERAPPS_TOKEN=$(flowsync emulator token --url %s --principal %s --audience powerapps)\n", inst.URL, admin.UPN)
-		fmt.Fprintf(out, "  flowsync envs\n")
+		printTry(out, inst.URL, admin.UPN, o.TLS, o.CAOut)
 	}
 	fmt.Fprintf(out, "\nControl paths: %s/_emulator/{state,stats,requests,reset,seed,clock/advance,faults,token}\nPress Ctrl-C to stop.\n", inst.URL)
 	<-ctx.Done()
 	return nil
+}
+
+// tryTokens are the token variables a session reads (internal/auth's token
+// method) and the audience each needs: Graph refuses a Flow token, so
+// principal lookups need their own.
+var tryTokens = []struct{ env, audience string }{
+	{auth.EnvToken, ""},
+	{auth.EnvPowerAppsToken, "powerapps"},
+	{auth.EnvGraphToken, "graph"},
+}
+
+// printTry prints the shell lines that point flowsync at a running
+// emulator as principal. With tls, the commands must trust the emulator's
+// certificate: caOut is where --ca-out wrote it ("" if it was not asked for).
+func printTry(w io.Writer, url, principal string, tls bool, caOut string) {
+	fmt.Fprintf(w, "\nTry:\n")
+	if tls {
+		if caOut == "" {
+			fmt.Fprintf(w, "  # --tls: restart with --ca-out FILE and export FLOWSYNC_CA_CERT=FILE so flowsync trusts the certificate\n")
+		} else {
+			fmt.Fprintf(w, "  export FLOWSYNC_CA_CERT=%s\n", shellQuote(caOut))
+		}
+	}
+	fmt.Fprintf(w, "  export FLOWSYNC_API_URL=%s FLOWSYNC_AUTH=token\n", url)
+	for _, t := range tryTokens {
+		aud := ""
+		if t.audience != "" {
+			aud = " --audience " + t.audience
+		}
+		fmt.Fprintf(w, "  export %s=$(flowsync emulator token --url %s --principal %s%s)\n", t.env, url, shellQuote(principal), aud)
+	}
+	fmt.Fprintf(w, "  flowsync envs\n")
+}
+
+// shellQuote quotes s for a POSIX shell unless it is plainly safe.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // loadFlows adds flow files (or every *.json of directories; a directory with

@@ -3,6 +3,8 @@ package cli
 import (
 	"errors"
 	"fmt"
+
+	"github.com/flowsync/flowsync/internal/auth"
 )
 
 // Exit codes, decided in one place.
@@ -26,16 +28,19 @@ func usagef(format string, args ...any) error {
 // others (exit 3). Wrap it with the summary.
 var ErrPartial = errors.New("partial success")
 
-// exitCode maps an error to the process exit code.
+// exitCode maps an error to the process exit code. An authentication
+// setting found missing mid-run (FLOWSYNC_GRAPH_TOKEN when the first
+// principal lookup asks for it) is a usage error like one found at start:
+// the fix is the same setting. A partial run stays 3: some items were done.
 func exitCode(err error) int {
 	var ue *usageError
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &ue):
-		return ExitUsage
 	case errors.Is(err, ErrPartial):
 		return ExitPartial
+	case errors.As(err, &ue), errors.Is(err, auth.ErrMissingSetting):
+		return ExitUsage
 	default:
 		return ExitFailure
 	}
