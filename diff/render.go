@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf16"
 
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // RenderOptions tune Render.
@@ -134,44 +133,17 @@ func renderJSON(w io.Writer, p Plan) error {
 		doc.Changes = append(doc.Changes, jc)
 	}
 	// encoding/json escapes control characters and, with HTML escaping on
-	// (the default), <, > and &; invisible format characters (bidirectional
-	// overrides, zero-width joiners) and C1 controls are escaped here too,
-	// so the document shows every name as it is even on a terminal.
+	// (the default), <, > and &; safetext.JSON escapes the hostile runes it
+	// leaves raw (C1 controls, BiDi formatting), so the document shows every
+	// name as it is even on a terminal.
 	var buf strings.Builder
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(doc); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, escapeInvisible(buf.String()))
+	_, err := w.Write(safetext.JSON([]byte(buf.String())))
 	return err
-}
-
-// escapeInvisible writes format characters and C1 controls as \u escapes.
-// JSON's structure is ASCII, so such characters can only be inside strings,
-// where the escape means the same character.
-func escapeInvisible(s string) string {
-	if !strings.ContainsFunc(s, invisible) {
-		return s
-	}
-	var sb strings.Builder
-	for _, r := range s {
-		if !invisible(r) {
-			sb.WriteRune(r)
-			continue
-		}
-		if r > 0xffff {
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&sb, "\\u%04x\\u%04x", r1, r2)
-			continue
-		}
-		fmt.Fprintf(&sb, "\\u%04x", r)
-	}
-	return sb.String()
-}
-
-func invisible(r rune) bool {
-	return r >= 0x80 && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
 }
 
 // ---- text ----
@@ -206,30 +178,15 @@ func (e *errWriter) printf(format string, args ...any) {
 	}
 }
 
-// textSafe escapes what a terminal would interpret: control characters
-// (ESC, CR, BS, ...), bidirectional overrides and other invisible format
-// characters become Go escapes; printable text, accents and emoji stay.
-func textSafe(s string) string {
-	if !strings.ContainsFunc(s, needsTextEscape) {
-		return s
-	}
-	q := strconv.Quote(s)
-	return q[1 : len(q)-1]
-}
-
-func needsTextEscape(r rune) bool {
-	return r == '\\' || r == unicode.ReplacementChar || !unicode.IsPrint(r) && r != ' '
-}
-
 // textName quotes a display name, so that leading or trailing spaces and
 // an empty name are visible and escapes stay unambiguous.
-func textName(s string) string { return strconv.Quote(s) }
+func textName(s string) string { return safetext.Quote(s) }
 
 func sideText(s Side) string {
-	out := textSafe(string(s.Env))
+	out := safetext.Line(string(s.Env))
 	switch {
 	case s.Rev != "":
-		out += " @ " + textSafe(shortRev(s.Rev))
+		out += " @ " + safetext.Line(shortRev(s.Rev))
 	case s.Live:
 		out += " (live)"
 	}
@@ -261,14 +218,14 @@ func renderText(w io.Writer, p Plan, opts RenderOptions) error {
 		}
 		ew.printf("\n%s %s\n", col(actionColor[c.Action], fmt.Sprintf("%s %-9s", actionSymbol[c.Action], c.Action)), textName(c.DisplayName))
 		ew.printf("    %s\n", flowIDsText(c))
-		for _, line := range partLines(c, textSafe) {
+		for _, line := range partLines(c, safetext.Line) {
 			ew.printf("    %s\n", line)
 		}
 		for _, pr := range c.Problems {
-			ew.printf("    %s %s: %s\n", col(ansiRed, "problem"), textSafe(pr.Code), textSafe(pr.Message))
+			ew.printf("    %s %s: %s\n", col(ansiRed, "problem"), safetext.Line(pr.Code), safetext.Line(pr.Message))
 		}
 		for _, pr := range c.Warnings {
-			ew.printf("    %s %s: %s\n", col(ansiYellow, "warning"), textSafe(pr.Code), textSafe(pr.Message))
+			ew.printf("    %s %s: %s\n", col(ansiYellow, "warning"), safetext.Line(pr.Code), safetext.Line(pr.Message))
 		}
 	}
 	if unchanged > 0 {
@@ -277,7 +234,7 @@ func renderText(w io.Writer, p Plan, opts RenderOptions) error {
 	if auto := autoMapped(p); len(auto) > 0 {
 		ew.printf("\n%s\n", col(ansiBold, "Auto-mapped connections (the only Connected connection of the connector in the target):"))
 		for _, a := range auto {
-			ew.printf("  %s\n", textSafe(a))
+			ew.printf("  %s\n", safetext.Line(a))
 		}
 	}
 	general := func(title, color string, ps []Problem) {
@@ -286,7 +243,7 @@ func renderText(w io.Writer, p Plan, opts RenderOptions) error {
 		}
 		ew.printf("\n%s\n", col(color, title))
 		for _, pr := range ps {
-			ew.printf("  %s%s%s: %s\n", textSafe(pr.Code), flowSuffix(pr, textSafe), whereSuffix(pr, textSafe), textSafe(pr.Message))
+			ew.printf("  %s%s%s: %s\n", safetext.Line(pr.Code), flowSuffix(pr, safetext.Line), whereSuffix(pr, safetext.Line), safetext.Line(pr.Message))
 		}
 	}
 	general("Warnings:", ansiYellow, p.Warnings)
@@ -334,10 +291,10 @@ func summaryLine(p Plan) string {
 func flowIDsText(c Change) string {
 	var parts []string
 	if c.Source != (model.Key{}) {
-		parts = append(parts, "source "+textSafe(string(c.Source.Flow)))
+		parts = append(parts, "source "+safetext.Line(string(c.Source.Flow)))
 	}
 	if c.Target != (model.Key{}) {
-		parts = append(parts, "target "+textSafe(string(c.Target.Flow)))
+		parts = append(parts, "target "+safetext.Line(string(c.Target.Flow)))
 	}
 	if c.Link != LinkNone {
 		parts = append(parts, "paired by "+linkText(c.Link))
@@ -472,18 +429,23 @@ func etaText(sec float64) string {
 // ---- Markdown ----
 
 // mdSafe makes a string inert in GitHub-flavoured Markdown, in a table cell
-// or in running text: line breaks become spaces, control and bidirectional
-// format characters are dropped, and every ASCII punctuation character is
+// or in running text: line breaks and tabs become spaces, other hostile
+// runes (controls, BiDi formatting) are written as escapes the way every
+// other output shows them (safetext.Line), and every ASCII punctuation
+// character (the escapes' backslashes included, so they render as written) is
 // backslash-escaped (CommonMark allows it for all of them), which also
 // defuses HTML tags, links, emphasis, table pipes, @mentions, #references
 // and autolinked URLs.
 func mdSafe(s string) string {
+	s = safetext.Line(strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, s))
 	var sb strings.Builder
 	for _, r := range s {
 		switch {
-		case r == '\n' || r == '\r' || r == '\u2028' || r == '\u2029' || r == '\t':
-			sb.WriteByte(' ')
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
 		case r < 0x80 && unicode.IsPunct(r) || r < 0x80 && unicode.IsSymbol(r):
 			sb.WriteByte('\\')
 			sb.WriteRune(r)

@@ -298,10 +298,10 @@ func TestMdSafe(t *testing.T) {
 		"a|b":          `a\|b`,
 		"<b>x</b>":     `\<b\>x\<\/b\>`,
 		"line\nbreak":  "line break",
-		"bell\x07":     "bell",
+		"bell\x07":     `bell\\a`,
 		"ünïcødé 🎉":    "ünïcødé 🎉",
 		"[x](y)":       `\[x\]\(y\)`,
-		"rtl\u202eexe": "rtlexe",
+		"rtl\u202eexe": `rtl\\u202eexe`,
 	} {
 		if got := mdSafe(in); got != want {
 			t.Errorf("mdSafe(%q) = %q, want %q", in, got, want)

@@ -8,10 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/config"
@@ -25,6 +22,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/flowsync/flowsync/internal/redact"
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // RemoteTipRef is the private ref Push fetches a moved remote branch into.
@@ -501,26 +499,25 @@ const maxRemoteText = 600
 // what the remote sent back (an HTTP error body, a rejection reason) into
 // its errors, and a server or proxy may echo the request's Authorization
 // header there. So every credential goes (the secrets of this remote in any
-// encoding, and whatever redact recognizes by shape), control characters
-// are escaped so the text cannot drive a terminal or forge a log line,
-// whitespace runs become one space, and the length is bounded.
+// encoding, and whatever redact recognizes by shape), whitespace runs become
+// one space, the length is bounded, and hostile runes are escaped
+// (safetext.Line) so the text cannot drive a terminal or forge a log line.
 func remoteText(msg string, secrets []string) string {
 	msg = strings.Join(strings.Fields(redact.Values(msg, secrets...)), " ")
-	var b strings.Builder
-	n := 0
-	for _, r := range msg {
-		if n == maxRemoteText {
-			b.WriteString("…")
-			break
-		}
-		n++
-		switch {
-		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Bidi_Control, r):
-			q := strconv.QuoteRuneToASCII(r)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(r)
-		}
+	if i := runeOffset(msg, maxRemoteText); i < len(msg) {
+		msg = msg[:i] + "…"
 	}
-	return b.String()
+	return safetext.Line(msg)
+}
+
+// runeOffset returns the byte offset of s's n-th rune (len(s) if s has no
+// more than n). An invalid byte counts as one rune.
+func runeOffset(s string, n int) int {
+	for i := range s {
+		if n == 0 {
+			return i
+		}
+		n--
+	}
+	return len(s)
 }
