@@ -27,17 +27,22 @@ func fieldNames(t reflect.Type) map[string]bool {
 	return names
 }
 
-// unmarshalWithExtra decodes data into v (a pointer to an alias struct type
-// without methods) and returns the members v's type does not name.
-func unmarshalWithExtra(data []byte, v any) (map[string]json.RawMessage, error) {
+// unmarshalWithExtra decodes data into v, a pointer to an alias struct type
+// without methods (so the call does not recurse) that has an
+// Extra map[string]json.RawMessage field tagged "-": the members v's type
+// does not name go there. v is zeroed first, so nothing of an earlier value
+// stays.
+func unmarshalWithExtra(data []byte, v any) error {
+	rv := reflect.ValueOf(v).Elem()
+	rv.SetZero()
 	if err := json.Unmarshal(data, v); err != nil {
-		return nil, err
+		return err
 	}
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
-		return nil, err
+		return err
 	}
-	known := fieldNames(reflect.TypeOf(v).Elem())
+	known := fieldNames(rv.Type())
 	var extra map[string]json.RawMessage
 	for k, raw := range all {
 		if known[k] {
@@ -48,7 +53,8 @@ func unmarshalWithExtra(data []byte, v any) (map[string]json.RawMessage, error) 
 		}
 		extra[k] = raw
 	}
-	return extra, nil
+	rv.FieldByName("Extra").Set(reflect.ValueOf(extra))
+	return nil
 }
 
 // marshalWithExtra encodes v (an alias struct) and adds the extra members that
@@ -76,17 +82,14 @@ func marshalWithExtra(v any, extra map[string]json.RawMessage) ([]byte, error) {
 	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }
 
+// The wire types below keep the members they do not model in Extra and
+// write them back: each UnmarshalJSON and MarshalJSON goes through an alias
+// type, which has the fields but not the methods.
+
 // UnmarshalJSON keeps unknown members in Extra.
 func (p *FlowProperties) UnmarshalJSON(data []byte) error {
 	type alias FlowProperties
-	var a alias
-	extra, err := unmarshalWithExtra(data, &a)
-	if err != nil {
-		return err
-	}
-	*p = FlowProperties(a)
-	p.Extra = extra
-	return nil
+	return unmarshalWithExtra(data, (*alias)(p))
 }
 
 // MarshalJSON writes Extra back alongside the known members.
@@ -98,14 +101,7 @@ func (p FlowProperties) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown members in Extra.
 func (r *ConnectionReference) UnmarshalJSON(data []byte) error {
 	type alias ConnectionReference
-	var a alias
-	extra, err := unmarshalWithExtra(data, &a)
-	if err != nil {
-		return err
-	}
-	*r = ConnectionReference(a)
-	r.Extra = extra
-	return nil
+	return unmarshalWithExtra(data, (*alias)(r))
 }
 
 // MarshalJSON writes Extra back alongside the known members.
@@ -117,14 +113,7 @@ func (r ConnectionReference) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown members in Extra.
 func (p *EnvironmentProperties) UnmarshalJSON(data []byte) error {
 	type alias EnvironmentProperties
-	var a alias
-	extra, err := unmarshalWithExtra(data, &a)
-	if err != nil {
-		return err
-	}
-	*p = EnvironmentProperties(a)
-	p.Extra = extra
-	return nil
+	return unmarshalWithExtra(data, (*alias)(p))
 }
 
 // MarshalJSON writes Extra back alongside the known members.
@@ -136,14 +125,7 @@ func (p EnvironmentProperties) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown members in Extra.
 func (p *ConnectorProperties) UnmarshalJSON(data []byte) error {
 	type alias ConnectorProperties
-	var a alias
-	extra, err := unmarshalWithExtra(data, &a)
-	if err != nil {
-		return err
-	}
-	*p = ConnectorProperties(a)
-	p.Extra = extra
-	return nil
+	return unmarshalWithExtra(data, (*alias)(p))
 }
 
 // MarshalJSON writes Extra back alongside the known members.
@@ -155,14 +137,7 @@ func (p ConnectorProperties) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown members in Extra.
 func (p *ConnectionProperties) UnmarshalJSON(data []byte) error {
 	type alias ConnectionProperties
-	var a alias
-	extra, err := unmarshalWithExtra(data, &a)
-	if err != nil {
-		return err
-	}
-	*p = ConnectionProperties(a)
-	p.Extra = extra
-	return nil
+	return unmarshalWithExtra(data, (*alias)(p))
 }
 
 // MarshalJSON writes Extra back alongside the known members.
@@ -174,14 +149,7 @@ func (p ConnectionProperties) MarshalJSON() ([]byte, error) {
 // UnmarshalJSON keeps unknown members in Extra.
 func (p *RunProperties) UnmarshalJSON(data []byte) error {
 	type alias RunProperties
-	var a alias
-	extra, err := unmarshalWithExtra(data, &a)
-	if err != nil {
-		return err
-	}
-	*p = RunProperties(a)
-	p.Extra = extra
-	return nil
+	return unmarshalWithExtra(data, (*alias)(p))
 }
 
 // MarshalJSON writes Extra back alongside the known members.
