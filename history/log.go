@@ -54,11 +54,7 @@ type Entry struct {
 
 // ReadLog reads the history of an environment, or of one flow in it.
 func ReadLog(ctx context.Context, s Store, opts LogOptions) (*Log, error) {
-	head, err := resolveRev(ctx, s, opts.Rev)
-	if err != nil {
-		return nil, err
-	}
-	tip, err := s.ReadTree(ctx, head)
+	head, tip, err := readRev(ctx, s, opts.Rev)
 	if err != nil {
 		return nil, err
 	}

@@ -63,11 +63,7 @@ func Show(ctx context.Context, s Store, opts ShowOptions) (*Shown, error) {
 	if opts.Part != "" && !ok {
 		return nil, fmt.Errorf("part %q: want one of %s", opts.Part, strings.Join(Parts(), ", "))
 	}
-	head, err := resolveRev(ctx, s, opts.Rev)
-	if err != nil {
-		return nil, err
-	}
-	t, err := s.ReadTree(ctx, head)
+	head, t, err := readRev(ctx, s, opts.Rev)
 	if err != nil {
 		return nil, err
 	}

@@ -243,3 +243,17 @@ func readDisplayName(ctx context.Context, s Store, t *repo.Tree, env api.EnvName
 	}
 	return meta.DisplayName, nil
 }
+
+// readRev resolves rev (resolveRev) and reads its tree: where Log and Show
+// start.
+func readRev(ctx context.Context, s Store, rev string) (plumbing.Hash, *repo.Tree, error) {
+	h, err := resolveRev(ctx, s, rev)
+	if err != nil {
+		return plumbing.ZeroHash, nil, err
+	}
+	t, err := s.ReadTree(ctx, h)
+	if err != nil {
+		return plumbing.ZeroHash, nil, err
+	}
+	return h, t, nil
+}

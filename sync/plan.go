@@ -87,18 +87,11 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 	if o.Branch == "" {
 		o.Branch = "main"
 	}
-	commit, err := ResolveRev(ctx, e.Repo, o.Rev, o.Branch)
+	snap, err := LoadTreeEnv(ctx, e.Repo, o.Rev, o.Branch, o.From)
 	if err != nil {
 		return nil, err
 	}
-	srcEnv, err := ResolveTreeEnv(ctx, e.Repo, commit, o.From)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := LoadSnapshot(ctx, e.Repo, commit, srcEnv)
-	if err != nil {
-		return nil, err
-	}
+	commit, srcEnv := snap.Commit, snap.Env
 	values, err := openSecrets(snap, o.Identities, o.Secrets)
 	if err != nil {
 		return nil, err
@@ -125,18 +118,11 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 		if to == "" {
 			to = o.From
 		}
-		toCommit, err := ResolveRev(ctx, e.Repo, o.ToRev, o.Branch)
+		toSnap, err := LoadTreeEnv(ctx, e.Repo, o.ToRev, o.Branch, to)
 		if err != nil {
 			return nil, err
 		}
-		toEnv, err := ResolveTreeEnv(ctx, e.Repo, toCommit, to)
-		if err != nil {
-			return nil, err
-		}
-		toSnap, err := LoadSnapshot(ctx, e.Repo, toCommit, toEnv)
-		if err != nil {
-			return nil, err
-		}
+		toCommit, toEnv := toSnap.Commit, toSnap.Env
 		if toEnv.Name == srcEnv.Name {
 			// Two backups of one environment: what changed from Rev to
 			// ToRev, every stored field compared, nothing mapped.
@@ -337,18 +323,11 @@ func (e *Engine) InitMapping(ctx context.Context, o PlanOptions) ([]byte, error)
 	if e.Live == nil {
 		return nil, fmt.Errorf("a mapping needs the live target's inventory: no client")
 	}
-	commit, err := ResolveRev(ctx, e.Repo, o.Rev, o.Branch)
+	snap, err := LoadTreeEnv(ctx, e.Repo, o.Rev, o.Branch, o.From)
 	if err != nil {
 		return nil, err
 	}
-	srcEnv, err := ResolveTreeEnv(ctx, e.Repo, commit, o.From)
-	if err != nil {
-		return nil, err
-	}
-	snap, err := LoadSnapshot(ctx, e.Repo, commit, srcEnv)
-	if err != nil {
-		return nil, err
-	}
+	srcEnv := snap.Env
 	env, err := e.Live.Environment(ctx, o.To)
 	if err != nil {
 		return nil, err

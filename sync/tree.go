@@ -132,6 +132,21 @@ func ResolveTreeEnv(ctx context.Context, rp *repo.Repo, commit plumbing.Hash, na
 	}
 }
 
+// LoadTreeEnv reads the environment name (as ResolveTreeEnv finds it) of
+// the tree at rev, or at branch's head when rev is empty; the snapshot
+// carries the commit and the environment.
+func LoadTreeEnv(ctx context.Context, rp *repo.Repo, rev, branch, name string) (*Snapshot, error) {
+	commit, err := ResolveRev(ctx, rp, rev, branch)
+	if err != nil {
+		return nil, err
+	}
+	env, err := ResolveTreeEnv(ctx, rp, commit, name)
+	if err != nil {
+		return nil, err
+	}
+	return LoadSnapshot(ctx, rp, commit, env)
+}
+
 // LoadSnapshot reads every flow of env at commit. A flow directory that
 // does not parse is an error naming it: a plan made from a partial tree
 // could delete what it failed to read.
