@@ -2,9 +2,11 @@ package history
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -128,18 +130,8 @@ func diffEnv(ctx context.Context, s Store, old, cur *repo.Tree, env api.EnvName,
 	if err != nil {
 		return nil, nil, err
 	}
-	names := make([]api.FlowName, 0, len(fc))
-	for n := range fc {
-		names = append(names, n)
-	}
-	for n := range fo {
-		if _, ok := fc[n]; !ok {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
 	var out []FlowChange
-	for _, n := range names {
+	for _, n := range unionKeys(fc, fo) {
 		if only != "" && n != only {
 			continue
 		}
@@ -378,11 +370,9 @@ func membersOrEmpty(raw json.RawMessage) (map[string]json.RawMessage, error) {
 	return members(raw)
 }
 
-func unionKeys(a, b map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(a)+len(b))
-	for k := range a {
-		keys = append(keys, k)
-	}
+// unionKeys returns the keys of a and b, sorted, each once.
+func unionKeys[K cmp.Ordered, V any](a, b map[K]V) []K {
+	keys := slices.Collect(maps.Keys(a))
 	for k := range b {
 		if _, ok := a[k]; !ok {
 			keys = append(keys, k)

@@ -216,6 +216,19 @@ func kindName(v *yaml.Node) string {
 	return "something else"
 }
 
+// pairs reads the "from: to" members of the mapping at path, both sides
+// names, and hands each valid pair to add with the key's line.
+func (p *parser) pairs(n *yaml.Node, path string, add func(from, to string, line int)) {
+	p.members(n, path, nil, func(key string, k, v *yaml.Node) {
+		if _, ok := p.name(path+" (key)", k); !ok {
+			return
+		}
+		if to, ok := p.name(path+"."+key, v); ok {
+			add(key, to, k.Line)
+		}
+	})
+}
+
 func (p *parser) root(n *yaml.Node) {
 	p.members(n, "the mapping file", []string{"connections", "principals"}, func(key string, _, v *yaml.Node) {
 		switch key {
@@ -223,33 +236,18 @@ func (p *parser) root(n *yaml.Node) {
 			p.members(v, "connections", []string{"byConnector", "byConnection"}, func(key string, _, v *yaml.Node) {
 				switch key {
 				case "byConnector":
-					p.members(v, "connections.byConnector", nil, func(key string, k, v *yaml.Node) {
-						if _, ok := p.name("connections.byConnector (key)", k); !ok {
-							return
-						}
-						if to, ok := p.name("connections.byConnector."+key, v); ok {
-							p.f.ByConnector = append(p.f.ByConnector, ConnectorEntry{API: api.APIName(key), Connection: api.ConnectionName(to), Line: k.Line})
-						}
+					p.pairs(v, "connections.byConnector", func(from, to string, line int) {
+						p.f.ByConnector = append(p.f.ByConnector, ConnectorEntry{API: api.APIName(from), Connection: api.ConnectionName(to), Line: line})
 					})
 				case "byConnection":
-					p.members(v, "connections.byConnection", nil, func(key string, k, v *yaml.Node) {
-						if _, ok := p.name("connections.byConnection (key)", k); !ok {
-							return
-						}
-						if to, ok := p.name("connections.byConnection."+key, v); ok {
-							p.f.ByConnection = append(p.f.ByConnection, ConnectionEntry{From: api.ConnectionName(key), To: api.ConnectionName(to), Line: k.Line})
-						}
+					p.pairs(v, "connections.byConnection", func(from, to string, line int) {
+						p.f.ByConnection = append(p.f.ByConnection, ConnectionEntry{From: api.ConnectionName(from), To: api.ConnectionName(to), Line: line})
 					})
 				}
 			})
 		case "principals":
-			p.members(v, "principals", nil, func(key string, k, v *yaml.Node) {
-				if _, ok := p.name("principals (key)", k); !ok {
-					return
-				}
-				if to, ok := p.name("principals."+key, v); ok {
-					p.f.Principals = append(p.f.Principals, PrincipalEntry{From: api.PrincipalID(key), To: api.PrincipalID(to), Line: k.Line})
-				}
+			p.pairs(v, "principals", func(from, to string, line int) {
+				p.f.Principals = append(p.f.Principals, PrincipalEntry{From: api.PrincipalID(from), To: api.PrincipalID(to), Line: line})
 			})
 		}
 	})

@@ -340,17 +340,27 @@ func newRunName(now time.Time, taken func(string) bool) string {
 	}
 }
 
+// findTrigger finds the flow of the path and its trigger named there, or
+// answers as the service does when either is missing.
+func findTrigger(st *state, c *call) (*envRec, *flowRec, trigInfo, *response) {
+	e, f, resp := findFlow(st, c)
+	if resp != nil {
+		return nil, nil, trigInfo{}, resp
+	}
+	t, ok := f.info.trigger(c.p.trigger)
+	if !ok {
+		return nil, nil, trigInfo{}, armWrapped(http.StatusNotFound, "WorkflowTriggerNotFound",
+			fmt.Sprintf("The workflow trigger '%s' could not be found.", c.p.trigger))
+	}
+	return e, f, t, nil
+}
+
 // resubmitRun starts a new run from a past run's trigger.
 func (s *Server) resubmitRun(c *call) *response {
 	return s.mutate(c, func(st *state) *response {
-		e, f, resp := findFlow(st, c)
+		e, f, t, resp := findTrigger(st, c)
 		if resp != nil {
 			return resp
-		}
-		t, ok := f.info.trigger(c.p.trigger)
-		if !ok {
-			return armWrapped(http.StatusNotFound, "WorkflowTriggerNotFound",
-				fmt.Sprintf("The workflow trigger '%s' could not be found.", c.p.trigger))
 		}
 		old := findRun(e, f, c.p.run)
 		if old == nil || !strings.EqualFold(old.Trigger, t.name) {
@@ -433,14 +443,9 @@ type callbackJSON struct {
 // SAS signature (sig=), structurally like the service's.
 func (s *Server) listCallbackURL(c *call) *response {
 	return s.read(func(st *state) *response {
-		e, f, resp := findFlow(st, c)
+		e, f, t, resp := findTrigger(st, c)
 		if resp != nil {
 			return resp
-		}
-		t, ok := f.info.trigger(c.p.trigger)
-		if !ok {
-			return armWrapped(http.StatusNotFound, "WorkflowTriggerNotFound",
-				fmt.Sprintf("The workflow trigger '%s' could not be found.", c.p.trigger))
 		}
 		if !isRequest(t.typ) {
 			// Uncertain: the service's code for a trigger without callback URL was not captured.
