@@ -91,118 +91,71 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 	if err != nil {
 		return nil, err
 	}
-	commit, srcEnv := snap.Commit, snap.Env
 	values, err := openSecrets(snap, o.Identities, o.Secrets)
 	if err != nil {
 		return nil, err
 	}
 	p := &Planned{Source: snap, Secrets: values}
+	source := diff.Side{Env: snap.Env.Name, Rev: snap.Commit.String()}
 	mf, err := mapping.Load(o.MapFile)
 	if err != nil {
 		var me *mapping.Error
 		if errors.As(err, &me) {
 			// A mapping file that does not parse: its problems (with
 			// file:line) are the plan; nothing else can be planned.
-			p.Plan = diff.Plan{Source: diff.Side{Env: srcEnv.Name, Rev: commit.String()}, Problems: me.Problems}
+			p.Plan = diff.Plan{Source: source, Problems: me.Problems}
 			return p, nil
 		}
 		return nil, err
 	}
 
-	var actual []model.Flow
-	var inv mapping.Inventory
-	var invWarning *diff.Problem
-	target := diff.Side{}
+	var t planTarget
 	if o.ToRev != "" {
-		to := o.To
-		if to == "" {
-			to = o.From
-		}
-		toSnap, err := LoadTreeEnv(ctx, e.Repo, o.ToRev, o.Branch, to)
-		if err != nil {
+		var done bool
+		if t, done, err = e.treeTarget(ctx, o, p); err != nil {
 			return nil, err
 		}
-		toCommit, toEnv := toSnap.Commit, toSnap.Env
-		if toEnv.Name == srcEnv.Name {
-			// Two backups of one environment: what changed from Rev to
-			// ToRev, every stored field compared, nothing mapped.
-			p.TargetEnv = toEnv.Name
-			plan := diff.Plan{
-				Source:  diff.Side{Env: srcEnv.Name, Rev: commit.String()},
-				Target:  diff.Side{Env: toEnv.Name, Rev: toCommit.String()},
-				Changes: diff.Diff(selectFlows(snap.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)),
-			}
-			plan.Sort()
-			p.Plan = plan
+		if done {
 			return p, nil
 		}
-		actual = liveOnly(toSnap.Flows)
-		inv = treeInventory(toSnap.Flows)
-		p.TargetEnv = toEnv.Name
-		target = diff.Side{Env: toEnv.Name, Rev: toCommit.String()}
-	} else {
-		if e.Live == nil {
-			return nil, fmt.Errorf("comparing with a live environment needs a client")
-		}
-		if o.To == "" {
-			return nil, fmt.Errorf("no target environment given")
-		}
-		env, err := e.Live.Environment(ctx, o.To)
-		if err != nil {
-			return nil, err
-		}
-		p.TargetEnv, p.Live = env.Name, true
-		target = diff.Side{Env: env.Name, Live: true}
-		if inv, invWarning, err = e.liveInventory(ctx, env.Name, mf, selectFlows(snap.Flows, o.Flows)); err != nil {
-			return nil, err
-		}
-	}
-	sameEnv := p.TargetEnv == srcEnv.Name
-	inv.SameEnv = sameEnv
-
-	head, err := e.Repo.Head(ctx, o.Branch)
-	if err != nil {
+	} else if t, err = e.liveTarget(ctx, o, p, mf); err != nil {
 		return nil, err
 	}
-	p.Head = head
+	sameEnv := p.TargetEnv == snap.Env.Name
+	t.inv.SameEnv = sameEnv
+
+	if p.Head, err = e.Repo.Head(ctx, o.Branch); err != nil {
+		return nil, err
+	}
 	// In the same environment the links are those a restore made when it
 	// recreated a flow that was gone (links/<env>/<env>.json).
-	if p.Links, err = ReadLinks(ctx, e.Repo, head, srcEnv.Name, p.TargetEnv); err != nil {
+	if p.Links, err = ReadLinks(ctx, e.Repo, p.Head, snap.Env.Name, p.TargetEnv); err != nil {
 		return nil, err
 	}
-
+	// Only the selected flows are mapped and read: an unselected flow's
+	// unmapped connection must not stop the import of the others.
+	chosen := selectFlows(snap.Flows, o.Flows)
 	if p.Live {
 		summaries, err := e.Live.ListFlows(ctx, p.TargetEnv, o.IncludeDeleted)
 		if err != nil {
 			return nil, err
 		}
-		want := candidates(selectFlows(snap.Flows, o.Flows), p.Links, o.Links, sameEnv, o.Prune)
-		actual, err = e.Live.ReadFlows(ctx, p.TargetEnv, summaries, want)
-		if err != nil {
+		want := candidates(chosen, p.Links, o.Links, sameEnv, o.Prune)
+		if t.actual, err = e.Live.ReadFlows(ctx, p.TargetEnv, summaries, want); err != nil {
 			return nil, err
 		}
 	}
 
-	// Only the selected flows are mapped: an unselected flow's unmapped
-	// connection must not stop the import of the others.
-	chosen := selectFlows(snap.Flows, o.Flows)
-	res, problems := mapping.Resolve(mf, chosen, inv)
-	desired := make([]model.Flow, 0, len(chosen))
-	for _, f := range chosen {
-		if res != nil {
-			f = res.Apply(f)
-		}
-		desired = append(desired, f)
-	}
 	mode, err := diff.ParseStateMode(o.State)
 	if err != nil {
 		return nil, err
 	}
+	res, problems := mapping.Resolve(mf, chosen, t.inv)
 	in := diff.Input{
-		Source:   diff.Side{Env: srcEnv.Name, Rev: commit.String()},
-		Target:   target,
-		Desired:  desired,
-		Actual:   actual,
+		Source:   source,
+		Target:   t.side,
+		Desired:  mapFlows(res, chosen),
+		Actual:   t.actual,
 		Links:    p.Links,
 		Explicit: o.Links,
 		Prune:    o.Prune,
@@ -216,12 +169,81 @@ func (e *Engine) MakePlan(ctx context.Context, o PlanOptions) (*Planned, error) 
 	if res != nil {
 		in.Bindings = res
 	}
-	plan := diff.Make(in)
-	if invWarning != nil {
-		plan.Warnings = append(plan.Warnings, *invWarning)
+	p.Plan = diff.Make(in)
+	if t.warning != nil {
+		p.Plan.Warnings = append(p.Plan.Warnings, *t.warning)
 	}
-	p.Plan = plan
 	return p, nil
+}
+
+// planTarget is what MakePlan knows of the target before it pairs.
+type planTarget struct {
+	side diff.Side
+	// actual are the target's flows: from the tree, or (live) read once
+	// the links say which are needed.
+	actual  []model.Flow
+	inv     mapping.Inventory
+	warning *diff.Problem
+}
+
+// treeTarget reads the target from the tree at ToRev. Two backups of the
+// source environment need no mapping: the plan is what changed from Rev to
+// ToRev, every stored field compared, and it is complete (done).
+func (e *Engine) treeTarget(ctx context.Context, o PlanOptions, p *Planned) (planTarget, bool, error) {
+	to := o.To
+	if to == "" {
+		to = o.From
+	}
+	toSnap, err := LoadTreeEnv(ctx, e.Repo, o.ToRev, o.Branch, to)
+	if err != nil {
+		return planTarget{}, false, err
+	}
+	p.TargetEnv = toSnap.Env.Name
+	side := diff.Side{Env: toSnap.Env.Name, Rev: toSnap.Commit.String()}
+	if toSnap.Env.Name == p.Source.Env.Name {
+		plan := diff.Plan{
+			Source:  diff.Side{Env: p.Source.Env.Name, Rev: p.Source.Commit.String()},
+			Target:  side,
+			Changes: diff.Diff(selectFlows(p.Source.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)),
+		}
+		plan.Sort()
+		p.Plan = plan
+		return planTarget{}, true, nil
+	}
+	return planTarget{side: side, actual: liveOnly(toSnap.Flows), inv: treeInventory(toSnap.Flows)}, false, nil
+}
+
+// liveTarget finds the live target environment and reads what mapping
+// needs of it (connections, principals) for the selected flows.
+func (e *Engine) liveTarget(ctx context.Context, o PlanOptions, p *Planned, mf *mapping.File) (planTarget, error) {
+	if e.Live == nil {
+		return planTarget{}, fmt.Errorf("comparing with a live environment needs a client")
+	}
+	if o.To == "" {
+		return planTarget{}, fmt.Errorf("no target environment given")
+	}
+	env, err := e.Live.Environment(ctx, o.To)
+	if err != nil {
+		return planTarget{}, err
+	}
+	p.TargetEnv, p.Live = env.Name, true
+	inv, warning, err := e.liveInventory(ctx, env.Name, mf, selectFlows(p.Source.Flows, o.Flows))
+	if err != nil {
+		return planTarget{}, err
+	}
+	return planTarget{side: diff.Side{Env: env.Name, Live: true}, inv: inv, warning: warning}, nil
+}
+
+// mapFlows applies the mapping's bindings (nil: none) to the flows.
+func mapFlows(res *mapping.Resolution, flows []model.Flow) []model.Flow {
+	out := make([]model.Flow, 0, len(flows))
+	for _, f := range flows {
+		if res != nil {
+			f = res.Apply(f)
+		}
+		out = append(out, f)
+	}
+	return out
 }
 
 // openSecrets decrypts each flow's secrets.age with the identities given
