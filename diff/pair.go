@@ -31,117 +31,156 @@ type Pairing struct {
 // target flows left alone, sorted by key. Problems forbid an apply; warnings
 // do not (a stored link to a flow that no longer exists).
 func Pair(in Input) (pairs []Pairing, problems, warnings []Problem) {
-	desired := sortedFlows(in.Desired)
-	actual := sortedFlows(in.Actual)
-	dp := make([]*Pairing, len(desired))
-	for i := range desired {
-		dp[i] = &Pairing{Desired: &desired[i]}
-	}
-	claimed := make([]bool, len(actual))
-	usable := func(j int) bool {
-		return !claimed[j] && (in.SameEnv || actual[j].Meta.State != api.StateDeleted)
-	}
-	byName := map[string]int{}
-	for j := range actual {
-		byName[lowerFlow(actual[j].Key.Flow)] = j
-	}
-	claim := func(i, j int, kind LinkKind) {
-		dp[i].Actual, dp[i].Link, claimed[j] = &actual[j], kind, true
-	}
-	desiredByName := map[string]int{}
-	for i := range desired {
-		desiredByName[lowerFlow(desired[i].Key.Flow)] = i
-	}
-
+	pr := newPairer(in)
 	if in.SameEnv {
-		for i := range desired {
-			if j, ok := byName[lowerFlow(desired[i].Key.Flow)]; ok && usable(j) {
-				claim(i, j, LinkSame)
-			}
-		}
-		// A flow that is gone (past the recycle bin's retention, or a
-		// solution flow, which has none) is recreated under a new name by a
-		// restore, which links the two: a later restore or diff pairs them
-		// instead of creating it again.
-		for i := range desired {
-			if dp[i].Actual != nil {
-				continue
-			}
-			d, ok := in.Links[desired[i].Key.Flow]
-			if !ok {
-				d, ok = in.Links[api.FlowName(lowerFlow(desired[i].Key.Flow))]
-			}
-			if !ok {
-				continue
-			}
-			if _, taken := desiredByName[lowerFlow(d)]; taken {
-				continue // that name is a flow of the tree itself
-			}
-			if j, ok := byName[lowerFlow(d)]; ok && usable(j) {
-				claim(i, j, LinkStored)
-			}
-		}
-		return collect(dp, actual, claimed), nil, nil
+		pr.sameEnv(in.Links)
+		return pr.collect(), nil, nil
 	}
+	problems = pr.explicit(in.Explicit)
+	warnings = pr.stored(in.Links)
+	problems = append(problems, pr.byDisplayName()...)
+	return pr.collect(), problems, warnings
+}
 
-	// Explicit links, in source order so that problems are listed stably.
-	srcs := make([]api.FlowName, 0, len(in.Explicit))
-	for s := range in.Explicit {
+// pairer holds Pair's state: both sides sorted, each desired flow's
+// pairing so far, and which actual flows are taken. Each step pairs only
+// what the steps before it left.
+type pairer struct {
+	sameEnvs        bool
+	desired, actual []model.Flow
+	dp              []*Pairing
+	claimed         []bool
+	// byName and desiredByName index the sides by lower-case flow name.
+	byName, desiredByName map[string]int
+}
+
+func newPairer(in Input) *pairer {
+	pr := &pairer{sameEnvs: in.SameEnv, desired: sortedFlows(in.Desired), actual: sortedFlows(in.Actual),
+		byName: map[string]int{}, desiredByName: map[string]int{}}
+	pr.dp = make([]*Pairing, len(pr.desired))
+	for i := range pr.desired {
+		pr.dp[i] = &Pairing{Desired: &pr.desired[i]}
+		pr.desiredByName[lowerFlow(pr.desired[i].Key.Flow)] = i
+	}
+	pr.claimed = make([]bool, len(pr.actual))
+	for j := range pr.actual {
+		pr.byName[lowerFlow(pr.actual[j].Key.Flow)] = j
+	}
+	return pr
+}
+
+// usable says whether actual flow j may still be paired: not taken, and
+// not a soft-deleted flow of another environment.
+func (pr *pairer) usable(j int) bool {
+	return !pr.claimed[j] && (pr.sameEnvs || pr.actual[j].Meta.State != api.StateDeleted)
+}
+
+func (pr *pairer) claim(i, j int, kind LinkKind) {
+	pr.dp[i].Actual, pr.dp[i].Link, pr.claimed[j] = &pr.actual[j], kind, true
+}
+
+func (pr *pairer) collect() []Pairing { return collect(pr.dp, pr.actual, pr.claimed) }
+
+// sameEnv pairs a tree with its own environment: by flow name, else by a
+// link a restore stored.
+func (pr *pairer) sameEnv(links map[api.FlowName]api.FlowName) {
+	for i := range pr.desired {
+		if j, ok := pr.byName[lowerFlow(pr.desired[i].Key.Flow)]; ok && pr.usable(j) {
+			pr.claim(i, j, LinkSame)
+		}
+	}
+	// A flow that is gone (past the recycle bin's retention, or a
+	// solution flow, which has none) is recreated under a new name by a
+	// restore, which links the two: a later restore or diff pairs them
+	// instead of creating it again.
+	for i := range pr.desired {
+		if pr.dp[i].Actual != nil {
+			continue
+		}
+		d, ok := links[pr.desired[i].Key.Flow]
+		if !ok {
+			d, ok = links[api.FlowName(lowerFlow(pr.desired[i].Key.Flow))]
+		}
+		if !ok {
+			continue
+		}
+		if _, taken := pr.desiredByName[lowerFlow(d)]; taken {
+			continue // that name is a flow of the tree itself
+		}
+		if j, ok := pr.byName[lowerFlow(d)]; ok && pr.usable(j) {
+			pr.claim(i, j, LinkStored)
+		}
+	}
+}
+
+// explicit pairs the --link pairs, in source order so that problems are
+// listed stably.
+func (pr *pairer) explicit(links map[api.FlowName]api.FlowName) (problems []Problem) {
+	srcs := make([]api.FlowName, 0, len(links))
+	for s := range links {
 		srcs = append(srcs, s)
 	}
 	slices.SortFunc(srcs, func(a, b api.FlowName) int { return strings.Compare(lowerFlow(a), lowerFlow(b)) })
 	for _, s := range srcs {
-		d := in.Explicit[s]
-		i, okS := desiredByName[lowerFlow(s)]
-		j, okD := byName[lowerFlow(d)]
+		d := links[s]
+		i, okS := pr.desiredByName[lowerFlow(s)]
+		j, okD := pr.byName[lowerFlow(d)]
 		switch {
 		case !okS:
 			problems = append(problems, Problem{Code: CodeBadLink,
 				Message: fmt.Sprintf("--link %s=%s: no source flow %s in the tree: check the GUID (flowsync flows --env on the source, or the tree's environments/<env>/flows/)", s, d, s)})
-		case !okD || actual[j].Meta.State == api.StateDeleted:
-			problems = append(problems, Problem{Code: CodeBadLink, Flow: &desired[i].Key,
+		case !okD || pr.actual[j].Meta.State == api.StateDeleted:
+			problems = append(problems, Problem{Code: CodeBadLink, Flow: &pr.desired[i].Key,
 				Message: fmt.Sprintf("--link %s=%s: the target has no flow %s: check the GUID (flowsync flows --env on the target)", s, d, d)})
-		case claimed[j]:
-			problems = append(problems, Problem{Code: CodeBadLink, Flow: &desired[i].Key,
+		case pr.claimed[j]:
+			problems = append(problems, Problem{Code: CodeBadLink, Flow: &pr.desired[i].Key,
 				Message: fmt.Sprintf("--link %s=%s: target flow %s is already linked to another source flow: give each target flow one --link", s, d, d)})
 		default:
-			claim(i, j, LinkExplicit)
+			pr.claim(i, j, LinkExplicit)
 		}
 	}
+	return problems
+}
 
-	// Stored links.
-	links := make(map[string]api.FlowName, len(in.Links))
-	for s, d := range in.Links {
-		links[lowerFlow(s)] = d
+// stored pairs by the links earlier imports recorded; a link whose target
+// is gone or taken is a warning, and the flow goes on to the next step.
+func (pr *pairer) stored(links map[api.FlowName]api.FlowName) (warnings []Problem) {
+	lower := make(map[string]api.FlowName, len(links))
+	for s, d := range links {
+		lower[lowerFlow(s)] = d
 	}
-	for i := range desired {
-		if dp[i].Actual != nil {
+	for i := range pr.desired {
+		if pr.dp[i].Actual != nil {
 			continue
 		}
-		d, ok := links[lowerFlow(desired[i].Key.Flow)]
+		d, ok := lower[lowerFlow(pr.desired[i].Key.Flow)]
 		if !ok {
 			continue
 		}
-		if j, ok := byName[lowerFlow(d)]; ok && usable(j) {
-			claim(i, j, LinkStored)
+		if j, ok := pr.byName[lowerFlow(d)]; ok && pr.usable(j) {
+			pr.claim(i, j, LinkStored)
 			continue
 		}
-		warnings = append(warnings, Problem{Code: CodeStaleLink, Flow: &desired[i].Key,
-			Message: fmt.Sprintf("the stored link %s -> %s points to a target flow that no longer exists or is linked otherwise; the flow is paired by display name or created", desired[i].Key.Flow, d)})
+		warnings = append(warnings, Problem{Code: CodeStaleLink, Flow: &pr.desired[i].Key,
+			Message: fmt.Sprintf("the stored link %s -> %s points to a target flow that no longer exists or is linked otherwise; the flow is paired by display name or created", pr.desired[i].Key.Flow, d)})
 	}
+	return warnings
+}
 
-	// Unique display names.
+// byDisplayName pairs the flows left whose display name is unique on both
+// sides; a name several flows share is a problem for each source flow.
+func (pr *pairer) byDisplayName() (problems []Problem) {
 	srcByName := map[string][]int{}
-	for i := range desired {
-		if dp[i].Actual == nil {
-			n := desired[i].Meta.DisplayName
+	for i := range pr.desired {
+		if pr.dp[i].Actual == nil {
+			n := pr.desired[i].Meta.DisplayName
 			srcByName[n] = append(srcByName[n], i)
 		}
 	}
 	dstByName := map[string][]int{}
-	for j := range actual {
-		if usable(j) {
-			n := actual[j].Meta.DisplayName
+	for j := range pr.actual {
+		if pr.usable(j) {
+			n := pr.actual[j].Meta.DisplayName
 			dstByName[n] = append(dstByName[n], j)
 		}
 	}
@@ -155,20 +194,20 @@ func Pair(in Input) (pairs []Pairing, problems, warnings []Problem) {
 		switch {
 		case len(dst) == 0:
 		case len(src) == 1 && len(dst) == 1:
-			claim(src[0], dst[0], LinkName)
+			pr.claim(src[0], dst[0], LinkName)
 		default:
 			cands := make([]model.Key, len(dst))
 			for k, j := range dst {
-				cands[k] = actual[j].Key
+				cands[k] = pr.actual[j].Key
 			}
 			for _, i := range src {
-				problems = append(problems, Problem{Code: CodeAmbiguousName, Flow: &desired[i].Key,
+				problems = append(problems, Problem{Code: CodeAmbiguousName, Flow: &pr.desired[i].Key,
 					Message: fmt.Sprintf("%d source and %d target flows are named %q (target flows %s): pair this one with --link %s=<target flow GUID>",
-						len(src), len(dst), n, keyList(cands), desired[i].Key.Flow)})
+						len(src), len(dst), n, keyList(cands), pr.desired[i].Key.Flow)})
 			}
 		}
 	}
-	return collect(dp, actual, claimed), problems, warnings
+	return problems
 }
 
 func collect(dp []*Pairing, actual []model.Flow, claimed []bool) []Pairing {
