@@ -42,7 +42,57 @@ func demoCommand(g *globalOptions) *ucli.Command {
 }
 
 func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
-	out := g.io.Out
+	inst, admin, dg, err := startDemoEmulator(ctx, g)
+	if err != nil {
+		return err
+	}
+	defer inst.Close()
+	return dg.withSession(func(s *session) error {
+		d := &demo{g: dg, s: s, dir: o.Dir, repoDir: filepath.Join(o.Dir, "backup")}
+		d.step("emulator at %s, signed in as %s (%s)", inst.URL, admin.DisplayName, admin.UPN)
+		envs, err := d.list(ctx)
+		if err != nil {
+			return err
+		}
+		if err := d.export(ctx, envs); err != nil {
+			return err
+		}
+		if err := d.history(ctx); err != nil {
+			return err
+		}
+		if err := d.promote(ctx); err != nil {
+			return err
+		}
+		return d.disaster(ctx)
+	})
+}
+
+// demo is one run of `flowsync demo`: the options pointed at the embedded
+// emulator, the session signed in there, and where the backup goes.
+type demo struct {
+	g            *globalOptions
+	s            *session
+	dir, repoDir string
+}
+
+// step prints the heading of one step, usually the command it runs.
+func (d *demo) step(format string, args ...any) {
+	fmt.Fprintf(d.g.io.Out, "\n== "+format+"\n", args...)
+}
+
+// git runs the git CLI on the backup repository, its output to the demo's.
+func (d *demo) git(ctx context.Context, args ...string) error {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", d.repoDir}, args...)...)
+	cmd.Stdout, cmd.Stderr = d.g.io.Out, d.g.io.Err
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("git %s (is git installed?): %w", strings.Join(args, " "), err)
+	}
+	return nil
+}
+
+// startDemoEmulator starts the emulator with the demo tenant and returns
+// a copy of g that signs in there as its administrator.
+func startDemoEmulator(ctx context.Context, g *globalOptions) (*embedded.Instance, emulator.Principal, *globalOptions, error) {
 	// Generous limits keep the demo quick; the client paces itself to the
 	// same numbers the emulator enforces, so it never sees a 429.
 	limit := pacer.Limit{N: 100, Per: time.Second}
@@ -54,12 +104,12 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 		}},
 	})
 	if err != nil {
-		return fmt.Errorf("start the emulator: %w", err)
+		return nil, emulator.Principal{}, nil, fmt.Errorf("start the emulator: %w", err)
 	}
-	defer inst.Close()
 	admin, ok := embedded.AdminUser(inst.Server.Dump())
 	if !ok {
-		return fmt.Errorf("the demo seed has no admin user")
+		inst.Close()
+		return nil, emulator.Principal{}, nil, fmt.Errorf("the demo seed has no admin user")
 	}
 	dg := *g
 	dg.APIURL = inst.URL
@@ -68,89 +118,77 @@ func runDemo(ctx context.Context, g *globalOptions, o demoOptions) error {
 	dg.tokens = client.TokenFunc(func(_ context.Context, scope string) (string, error) {
 		return inst.Server.MintToken(admin.ID, strings.TrimSuffix(scope, ".default"))
 	})
-	s, err := dg.connect()
-	if err != nil {
-		return err
-	}
-	defer s.close()
+	return inst, admin, &dg, nil
+}
 
-	step := func(format string, args ...any) { fmt.Fprintf(out, "\n== "+format+"\n", args...) }
-	step("emulator at %s, signed in as %s (%s)", inst.URL, admin.DisplayName, admin.UPN)
-
-	step("flowsync envs --admin")
-	if err := runEnvs(ctx, &dg, s, envsOptions{Admin: true}); err != nil {
-		return err
+// list shows the environments and the flows of each, as envs and flows do.
+func (d *demo) list(ctx context.Context) ([]api.Environment, error) {
+	d.step("flowsync envs --admin")
+	if err := runEnvs(ctx, d.g, d.s, envsOptions{Admin: true}); err != nil {
+		return nil, err
 	}
-	envs, err := s.Client.AdminListEnvironments(ctx)
+	envs, err := d.s.Client.AdminListEnvironments(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, e := range envs {
-		step("flowsync flows --admin --env %q", e.Properties.DisplayName)
-		if err := runFlows(ctx, &dg, s, flowsOptions{Env: string(e.Name), Admin: true}); err != nil {
-			return err
+		d.step("flowsync flows --admin --env %q", e.Properties.DisplayName)
+		if err := runFlows(ctx, d.g, d.s, flowsOptions{Env: string(e.Name), Admin: true}); err != nil {
+			return nil, err
 		}
 	}
+	return envs, nil
+}
 
-	repoDir := filepath.Join(o.Dir, "backup")
-	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+// export backs every environment up twice (the second run commits
+// nothing), renames a flow as a maker would, and exports incrementally.
+func (d *demo) export(ctx context.Context, envs []api.Environment) error {
+	if err := os.MkdirAll(d.dir, 0o755); err != nil {
 		return err
 	}
-	exp := exportOptions{Repo: repoDir, AllEnvs: true, Branch: "main", Scope: "admin", Concurrency: 4, IncludeDeleted: true}
-	step("flowsync export --repo %s --all-envs --include-deleted", repoDir)
-	if err := runExport(ctx, &dg, s, exp); err != nil {
+	exp := exportOptions{Repo: d.repoDir, AllEnvs: true, Branch: "main", Scope: "admin", Concurrency: 4, IncludeDeleted: true}
+	d.step("flowsync export --repo %s --all-envs --include-deleted", d.repoDir)
+	if err := runExport(ctx, d.g, d.s, exp); err != nil {
 		return err
 	}
-	step("the same export again: nothing changed, so no new commit")
-	if err := runExport(ctx, &dg, s, exp); err != nil {
+	d.step("the same export again: nothing changed, so no new commit")
+	if err := runExport(ctx, d.g, d.s, exp); err != nil {
 		return err
 	}
-
-	// Change one flow through the API, as a maker would, and export again.
-	var changed api.Flow
 	for _, e := range envs {
-		flows, err := s.Client.ListFlows(ctx, e.Name, clientListAll())
+		flows, err := d.s.Client.ListFlows(ctx, e.Name, clientListAll())
 		if err != nil || len(flows) == 0 {
 			continue
 		}
-		changed = flows[0]
+		changed := flows[0]
 		props := api.FlowProperties{DisplayName: changed.Properties.DisplayName + " (renamed)"}
-		if _, err := s.Client.UpdateFlow(ctx, e.Name, changed.Name, props); err != nil {
+		if _, err := d.s.Client.UpdateFlow(ctx, e.Name, changed.Name, props); err != nil {
 			return fmt.Errorf("rename flow %s: %w", changed.Name, err)
 		}
-		step("renamed %s in %s; flowsync export --incremental", safetext.Quote(changed.Properties.DisplayName), safetext.Quote(e.Properties.DisplayName))
+		d.step("renamed %s in %s; flowsync export --incremental", safetext.Quote(changed.Properties.DisplayName), safetext.Quote(e.Properties.DisplayName))
 		break
 	}
 	exp.Incremental = true
-	if err := runExport(ctx, &dg, s, exp); err != nil {
-		return err
-	}
+	return runExport(ctx, d.g, d.s, exp)
+}
 
-	git := func(args ...string) error {
-		cmd := exec.CommandContext(ctx, "git", append([]string{"-C", repoDir}, args...)...)
-		cmd.Stdout, cmd.Stderr = out, g.io.Err
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("git %s (is git installed?): %w", strings.Join(args, " "), err)
-		}
-		return nil
-	}
-	step("git log (the backup is an ordinary Git repository)")
-	if err := git("log", "--format=%h %an %ad  %s", "--date=short"); err != nil {
+// history shows the backups with the git CLI: the log, the incremental
+// commit, and that secrets are placeholders.
+func (d *demo) history(ctx context.Context) error {
+	d.step("git log (the backup is an ordinary Git repository)")
+	if err := d.git(ctx, "log", "--format=%h %an %ad  %s", "--date=short"); err != nil {
 		return err
 	}
-	step("git show --stat HEAD: the incremental export changed one flow")
-	if err := git("show", "--stat=120", "--format=%B", "HEAD"); err != nil {
+	d.step("git show --stat HEAD: the incremental export changed one flow")
+	if err := d.git(ctx, "show", "--stat=120", "--format=%B", "HEAD"); err != nil {
 		return err
 	}
-	step("git grep redacted: secrets in flow definitions are placeholders, never values")
-	if err := git("grep", "-h", "-o", "<redacted:flowsync:[^>]*>"); err != nil {
+	d.step("git grep redacted: secrets in flow definitions are placeholders, never values")
+	if err := d.git(ctx, "grep", "-h", "-o", "<redacted:flowsync:[^>]*>"); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "\nBrowse it: each environments/<env>/README.md in %s indexes that environment's flows.\n", repoDir)
-	if err := demoPromote(ctx, &dg, s, o.Dir, repoDir); err != nil {
-		return err
-	}
-	return demoDisaster(ctx, &dg, s, repoDir)
+	fmt.Fprintf(d.g.io.Out, "\nBrowse it: each environments/<env>/README.md in %s indexes that environment's flows.\n", d.repoDir)
+	return nil
 }
 
 // demoFlows are the Dev flows the demo promotes: those whose connectors
@@ -168,12 +206,11 @@ const (
 	demoProdOutlook    = "shared-office365-5ed268a3-26fa-4693-a36d-497ff37fdc5d"
 )
 
-// demoPromote promotes Dev to Prod: a mapping file from mapping init,
+// promote promotes Dev to Prod: a mapping file from mapping init,
 // filled in, the plan, the import, and a diff that is clean afterwards.
-func demoPromote(ctx context.Context, g *globalOptions, s *session, dir, repoDir string) error {
-	out := g.io.Out
-	step := func(format string, args ...any) { fmt.Fprintf(out, "\n== "+format+"\n", args...) }
-	mapFile := filepath.Join(dir, "dev-to-prod.yaml")
+func (d *demo) promote(ctx context.Context) error {
+	g, s, repoDir, out, step := d.g, d.s, d.repoDir, d.g.io.Out, d.step
+	mapFile := filepath.Join(d.dir, "dev-to-prod.yaml")
 	if err := os.Remove(mapFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -219,10 +256,5 @@ func demoPromote(ctx context.Context, g *globalOptions, s *session, dir, repoDir
 	}
 	fmt.Fprintln(out, "diff --exit-code: 0, nothing would change")
 	step("git log: the import recorded its links (Dev flow -> Prod flow) beside the backups")
-	cmd := exec.CommandContext(ctx, "git", "-C", repoDir, "log", "--format=%h %s", "-n", "3")
-	cmd.Stdout, cmd.Stderr = out, g.io.Err
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("git log: %w", err)
-	}
-	return nil
+	return d.git(ctx, "log", "--format=%h %s", "-n", "3")
 }

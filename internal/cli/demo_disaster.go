@@ -12,13 +12,12 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 )
 
-// demoDisaster ends the demo: a flow of Dev is deleted and another broken,
+// disaster ends the demo: a flow of Dev is deleted and another broken,
 // the history shows the backups, restore brings Dev back to the last one
 // (the deleted flow from the recycle bin, with its id), and a diff of Dev
 // against its backup is clean.
-func demoDisaster(ctx context.Context, g *globalOptions, s *session, repoDir string) error {
-	out := g.io.Out
-	step := func(format string, args ...any) { fmt.Fprintf(out, "\n== "+format+"\n", args...) }
+func (d *demo) disaster(ctx context.Context) error {
+	g, s, repoDir, step := d.g, d.s, d.repoDir, d.step
 	env := seed.DemoEnvDev
 
 	step("disaster in Contoso Dev: %q deleted, %q broken", "Request a laptop", "Daily flow inventory (renamed)")

@@ -34,8 +34,8 @@ func diffCommand(g *globalOptions) *ucli.Command {
 		UsageText: "flowsync diff --repo DIR [--rev REV] --from ENV (--to ENV | --to-rev REV2) [--map FILE] [--flow F ...] [--format text|json|markdown] [--exit-code]",
 		Flags:     flags,
 		Action: func(c *ucli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("diff: unexpected argument %q", c.Args().First())
+			if err := noArgs(c, "diff", ""); err != nil {
+				return err
 			}
 			o.Flows, o.Links = flows.Value(), links.Value()
 			if o.Format == "" {

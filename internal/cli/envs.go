@@ -24,15 +24,10 @@ func envsCommand(g *globalOptions) *ucli.Command {
 			&ucli.BoolFlag{Name: "admin", Usage: "use the admin list (works for service principals)", Destination: &o.Admin},
 		},
 		Action: func(c *ucli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("envs takes no arguments, got %q", c.Args().First())
-			}
-			s, err := g.connect()
-			if err != nil {
+			if err := noArgs(c, "envs", ""); err != nil {
 				return err
 			}
-			defer s.close()
-			return runEnvs(c.Context, g, s, o)
+			return g.withSession(func(s *session) error { return runEnvs(c.Context, g, s, o) })
 		},
 	}
 }

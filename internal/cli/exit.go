@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	ucli "github.com/urfave/cli/v2"
+
 	"github.com/flowsync/flowsync/internal/auth"
 )
 
@@ -22,6 +24,18 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// noArgs refuses positional arguments: every input of cmd is a flag. hint,
+// when not empty, says where the argument probably belongs.
+func noArgs(c *ucli.Context, cmd, hint string) error {
+	if c.Args().Len() == 0 {
+		return nil
+	}
+	if hint != "" {
+		hint = " (" + hint + ")"
+	}
+	return usagef("%s takes no arguments, got %q%s", cmd, c.Args().First(), hint)
 }
 
 // ErrPartial marks a run that did its job for some items and failed for

@@ -44,9 +44,7 @@ type exportOptions struct {
 	Reseal         bool
 	Scope          string // auto, admin, user
 	Concurrency    int
-	SSHKey         string
-	KnownHosts     []string
-	CABundle       string
+	gitFlags
 
 	// Filled by validate from the flags above, so that each is parsed once.
 	author     repo.Signature
@@ -60,7 +58,7 @@ func exportCommand(g *globalOptions) *ucli.Command {
 		Name:      "export",
 		Usage:     "back up every flow of environments into a Git repository",
 		UsageText: "flowsync export --repo DIR (--env ENV ... | --all-envs) [options]",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			&ucli.StringFlag{Name: "repo", Usage: "local Git repository (created when absent)", Destination: &o.Repo, EnvVars: []string{"FLOWSYNC_REPO"}},
 			&ucli.BoolFlag{Name: "bare", Usage: "create the repository bare when it does not exist", Destination: &o.Bare},
 			&ucli.StringSliceFlag{Name: "env", Usage: "environment name, GUID or display name (repeatable)", Destination: &envs},
@@ -77,24 +75,16 @@ func exportCommand(g *globalOptions) *ucli.Command {
 			&ucli.BoolFlag{Name: "reseal", Usage: "with --encrypt-to: encrypt every stored secret again (after changing recipients)", Destination: &o.Reseal},
 			&ucli.StringFlag{Name: "scope", Value: "auto", Usage: "auto, admin or user: admin lists every flow (service principals need it); auto picks admin for admin and app tokens", Destination: &o.Scope},
 			&ucli.IntFlag{Name: "concurrency", Value: 4, Usage: "flows read at once (the rate limits still apply)", Destination: &o.Concurrency},
-			&ucli.StringFlag{Name: "ssh-key", Usage: "private key for ssh remotes (default: ssh-agent)", Destination: &o.SSHKey},
-			&ucli.StringSliceFlag{Name: "known-hosts", Usage: "known_hosts files for ssh remotes (default ~/.ssh/known_hosts)", Destination: &knownHosts},
-			&ucli.StringFlag{Name: "git-ca-cert", Usage: "extra PEM CA to trust for https remotes", Destination: &o.CABundle},
-		},
+		}, o.gitFlags.flags(&knownHosts)...),
 		Action: func(c *ucli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("export: unexpected argument %q (environments go in --env)", c.Args().First())
+			if err := noArgs(c, "export", "environments go in --env"); err != nil {
+				return err
 			}
 			o.Envs, o.EncryptTo, o.KnownHosts = envs.Value(), encryptTo.Value(), knownHosts.Value()
 			if err := o.validate(); err != nil {
 				return err
 			}
-			s, err := g.connect()
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			return runExport(c.Context, g, s, o)
+			return g.withSession(func(s *session) error { return runExport(c.Context, g, s, o) })
 		},
 	}
 }
@@ -302,7 +292,7 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 	}
 	var push *repo.PushOptions
 	if o.Push {
-		auth, closeAuth, err := gitAuth(gitCredentials{Getenv: g.getenv, SSHKey: o.SSHKey, KnownHosts: o.KnownHosts, CABundle: o.CABundle})
+		auth, closeAuth, err := gitAuth(o.credentials(g.getenv))
 		if err != nil {
 			return err
 		}

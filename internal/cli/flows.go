@@ -36,12 +36,7 @@ func flowsCommand(g *globalOptions) *ucli.Command {
 			if o.IncludeDeleted && !o.Admin {
 				return usagef("flows: --include-deleted needs --admin")
 			}
-			s, err := g.connect()
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			return runFlows(c.Context, g, s, o)
+			return g.withSession(func(s *session) error { return runFlows(c.Context, g, s, o) })
 		},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	ucli "github.com/urfave/cli/v2"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
@@ -27,6 +28,26 @@ type gitCredentials struct {
 	SSHKey     string   // --ssh-key: a private key file; empty: the ssh-agent
 	KnownHosts []string // --known-hosts; empty: $SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts
 	CABundle   string   // --git-ca-cert: a PEM file
+}
+
+// gitFlags are the push credential options export and import share.
+type gitFlags struct {
+	SSHKey     string
+	KnownHosts []string // filled from the flag's slice after parsing
+	CABundle   string
+}
+
+// flags returns the options' flags; knownHosts receives --known-hosts.
+func (f *gitFlags) flags(knownHosts *ucli.StringSlice) []ucli.Flag {
+	return []ucli.Flag{
+		&ucli.StringFlag{Name: "ssh-key", Usage: "private key for ssh remotes (default: ssh-agent)", Destination: &f.SSHKey},
+		&ucli.StringSliceFlag{Name: "known-hosts", Usage: "known_hosts files for ssh remotes (default $SSH_KNOWN_HOSTS, else ~/.ssh/known_hosts)", Destination: knownHosts},
+		&ucli.StringFlag{Name: "git-ca-cert", Usage: "extra PEM CA to trust for https remotes", Destination: &f.CABundle},
+	}
+}
+
+func (f gitFlags) credentials(getenv func(string) string) gitCredentials {
+	return gitCredentials{Getenv: getenv, SSHKey: f.SSHKey, KnownHosts: f.KnownHosts, CABundle: f.CABundle}
 }
 
 // gitAuth looks up the credentials for a push: the token in

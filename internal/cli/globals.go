@@ -245,6 +245,18 @@ func (g *globalOptions) credential(hc *http.Client) (client.TokenSource, error) 
 	return src, nil
 }
 
+// withSession connects, runs run with the session and closes it (which
+// keeps the pacers' send history) whatever run returns: every command that
+// talks to the service is this.
+func (g *globalOptions) withSession(run func(*session) error) error {
+	s, err := g.connect()
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	return run(s)
+}
+
 // close persists the pacers' send history so back-to-back runs do not burst
 // into the server's still-open window.
 func (s *session) close() error {

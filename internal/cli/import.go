@@ -27,9 +27,7 @@ type importOptions struct {
 	SecretsFile string
 	KeepAccess  bool
 	Author      string
-	SSHKey      string
-	KnownHosts  []string
-	CABundle    string
+	gitFlags
 }
 
 func importCommand(g *globalOptions) *ucli.Command {
@@ -45,10 +43,8 @@ func importCommand(g *globalOptions) *ucli.Command {
 		&ucli.BoolFlag{Name: "push", Usage: "push the branch with the new links afterwards (never forced)", Destination: &o.Push},
 		&ucli.StringFlag{Name: "remote", Usage: "with --push: remote name or URL; default origin", Destination: &o.Remote, EnvVars: []string{"FLOWSYNC_REMOTE"}},
 		&ucli.StringFlag{Name: "author", Usage: `author of the links commits, "Name <email>"`, Destination: &o.Author},
-		&ucli.StringFlag{Name: "ssh-key", Usage: "private key for ssh remotes (default: ssh-agent)", Destination: &o.SSHKey},
-		&ucli.StringSliceFlag{Name: "known-hosts", Usage: "known_hosts files for ssh remotes", Destination: &knownHosts},
-		&ucli.StringFlag{Name: "git-ca-cert", Usage: "extra PEM CA to trust for https remotes", Destination: &o.CABundle},
 	)
+	flags = append(flags, o.gitFlags.flags(&knownHosts)...)
 	return &ucli.Command{
 		Name:  "import",
 		Usage: "make a live environment equal to an environment of the backup tree (promotion)",
@@ -58,19 +54,14 @@ func importCommand(g *globalOptions) *ucli.Command {
 			"Creating and updating flows needs a delegated user identity (the service refuses application tokens).",
 		Flags: flags,
 		Action: func(c *ucli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("import: unexpected argument %q", c.Args().First())
+			if err := noArgs(c, "import", ""); err != nil {
+				return err
 			}
 			o.Flows, o.Links, o.KnownHosts = flows.Value(), links.Value(), knownHosts.Value()
 			if err := o.validate(); err != nil {
 				return err
 			}
-			s, err := g.connect()
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			return runImport(c.Context, g, s, o)
+			return g.withSession(func(s *session) error { return runImport(c.Context, g, s, o) })
 		},
 	}
 }
@@ -147,7 +138,7 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 		if err != nil {
 			return err
 		}
-		auth, closeAuth, err := gitAuth(gitCredentials{Getenv: g.getenv, SSHKey: o.SSHKey, KnownHosts: o.KnownHosts, CABundle: o.CABundle})
+		auth, closeAuth, err := gitAuth(o.credentials(g.getenv))
 		if err != nil {
 			return err
 		}
@@ -192,17 +183,8 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 		return err
 	}
 	if jsonOut {
-		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed, Recovered: res.Recovered}
-		if res.Result != nil {
-			for _, f := range res.Result.Flows {
-				if f.Err != nil {
-					if doc.Errors == nil {
-						doc.Errors = map[string]string{}
-					}
-					doc.Errors[string(f.Source.Flow)] = f.Err.Error()
-				}
-			}
-		}
+		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed, Recovered: res.Recovered,
+			Errors: flowErrors(res.Result)}
 		if err != nil {
 			doc.Error = err.Error()
 		}

@@ -42,8 +42,8 @@ func logCommand(g *globalOptions) *ucli.Command {
 			&ucli.IntFlag{Name: "limit", Aliases: []string{"n"}, Usage: "show at most N backups (newest first)", Destination: &o.Limit},
 		},
 		Action: func(c *ucli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("log: unexpected argument %q (flows go in --flow)", c.Args().First())
+			if err := noArgs(c, "log", "flows go in --flow"); err != nil {
+				return err
 			}
 			return runLog(c.Context, g, o)
 		},

@@ -38,8 +38,8 @@ func mappingCommand(g *globalOptions) *ucli.Command {
 				&ucli.StringFlag{Name: "scope", Value: "auto", Usage: "auto, admin or user: how the target is read", Destination: &o.Scope},
 			},
 			Action: func(c *ucli.Context) error {
-				if c.Args().Len() > 0 {
-					return usagef("mapping init: unexpected argument %q", c.Args().First())
+				if err := noArgs(c, "mapping init", ""); err != nil {
+					return err
 				}
 				switch {
 				case o.Repo == "":
@@ -52,12 +52,7 @@ func mappingCommand(g *globalOptions) *ucli.Command {
 				default:
 					return usagef("mapping init: --scope %q: want auto, admin or user", o.Scope)
 				}
-				s, err := g.connect()
-				if err != nil {
-					return err
-				}
-				defer s.close()
-				return runMappingInit(c.Context, g, s, o)
+				return g.withSession(func(s *session) error { return runMappingInit(c.Context, g, s, o) })
 			},
 		}},
 	}

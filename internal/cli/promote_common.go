@@ -175,6 +175,25 @@ func loadIdentities(path string) ([]age.Identity, error) {
 	return ids, nil
 }
 
+// flowErrors is the JSON documents' "errors" member: each failed flow's
+// error by source flow name (nil when none failed or nothing was applied).
+func flowErrors(r *importer.Result) map[string]string {
+	if r == nil {
+		return nil
+	}
+	var out map[string]string
+	for _, f := range r.Flows {
+		if f.Err == nil {
+			continue
+		}
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[string(f.Source.Flow)] = f.Err.Error()
+	}
+	return out
+}
+
 // renderPlan writes the plan in the format asked for; colour only on a terminal.
 func renderPlan(g *globalOptions, w io.Writer, p diff.Plan, format string) error {
 	return diff.Render(w, p, format, diff.RenderOptions{Color: format == "text" && isTerminal(w) && g.getenv("NO_COLOR") == ""})

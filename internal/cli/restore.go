@@ -69,20 +69,15 @@ func restoreCommand(g *globalOptions) *ucli.Command {
 			&ucli.StringFlag{Name: "author", Usage: `author of the links commits, "Name <email>"`, Destination: &o.Author},
 		},
 		Action: func(c *ucli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("restore: unexpected argument %q (flows go in --flow)", c.Args().First())
+			if err := noArgs(c, "restore", "flows go in --flow"); err != nil {
+				return err
 			}
 			o.Flows = flows.Value()
 			at, err := o.validate()
 			if err != nil {
 				return err
 			}
-			s, err := g.connect()
-			if err != nil {
-				return err
-			}
-			defer s.close()
-			return runRestore(c.Context, g, s, o, at)
+			return g.withSession(func(s *session) error { return runRestore(c.Context, g, s, o, at) })
 		},
 	}
 }
@@ -267,16 +262,7 @@ func restoreDoc(res *fsync.RestoreResult, dryRun bool, err error) restoreDocumen
 	}
 	if pr := res.PromoteResult; pr != nil {
 		doc.Plan, doc.Applied, doc.Result, doc.Links = &pr.Plan, pr.Applied, pr.Result, pr.LinkCommits
-		if pr.Result != nil {
-			for _, f := range pr.Result.Flows {
-				if f.Err != nil {
-					if doc.Errors == nil {
-						doc.Errors = map[string]string{}
-					}
-					doc.Errors[string(f.Source.Flow)] = f.Err.Error()
-				}
-			}
-		}
+		doc.Errors = flowErrors(pr.Result)
 	}
 	if err != nil {
 		doc.Error = err.Error()

@@ -34,8 +34,8 @@ func showCommand(g *globalOptions) *ucli.Command {
 			&ucli.StringFlag{Name: "part", Usage: "one stored file, byte for byte: " + strings.Join(history.Parts(), ", ") + " (default: all of them in one JSON document)", Destination: &o.Part},
 		},
 		Action: func(c *ucli.Context) error {
-			if c.Args().Len() > 0 {
-				return usagef("show: unexpected argument %q (the flow goes in --flow)", c.Args().First())
+			if err := noArgs(c, "show", "the flow goes in --flow"); err != nil {
+				return err
 			}
 			return runShow(c.Context, g, o)
 		},
