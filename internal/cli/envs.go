@@ -33,11 +33,7 @@ func envsCommand(g *globalOptions) *ucli.Command {
 }
 
 func runEnvs(ctx context.Context, g *globalOptions, s *session, o envsOptions) error {
-	list := s.Client.ListEnvironments
-	if o.Admin {
-		list = s.Client.AdminListEnvironments
-	}
-	envs, err := list(ctx)
+	envs, err := s.environments(ctx, o.Admin)
 	if err != nil {
 		return err
 	}
@@ -61,4 +57,13 @@ func nonNilSlice[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// environments lists the environments the identity can see: through the
+// admin list when admin (a service principal sees none otherwise).
+func (s *session) environments(ctx context.Context, admin bool) ([]api.Environment, error) {
+	if admin {
+		return s.Client.AdminListEnvironments(ctx)
+	}
+	return s.Client.ListEnvironments(ctx)
 }

@@ -292,12 +292,11 @@ func exportLocked(ctx context.Context, g *globalOptions, s *session, o exportOpt
 	}
 	var push *repo.PushOptions
 	if o.Push {
-		auth, closeAuth, err := gitAuth(o.credentials(g.getenv))
-		if err != nil {
+		var done func()
+		if push, done, err = o.pushOptions(g.getenv, remote); err != nil {
 			return err
 		}
-		defer closeAuth()
-		push = &repo.PushOptions{Remote: remote, Auth: auth}
+		defer done()
 	}
 	// The engine repairs a working tree a killed run left behind, exports
 	// and pushes.

@@ -42,11 +42,7 @@ func flowsCommand(g *globalOptions) *ucli.Command {
 }
 
 func runFlows(ctx context.Context, g *globalOptions, s *session, o flowsOptions) error {
-	listEnvs := s.Client.ListEnvironments
-	if o.Admin {
-		listEnvs = s.Client.AdminListEnvironments
-	}
-	all, err := listEnvs(ctx)
+	all, err := s.environments(ctx, o.Admin)
 	if err != nil {
 		return err
 	}

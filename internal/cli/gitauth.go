@@ -50,6 +50,16 @@ func (f gitFlags) credentials(getenv func(string) string) gitCredentials {
 	return gitCredentials{Getenv: getenv, SSHKey: f.SSHKey, KnownHosts: f.KnownHosts, CABundle: f.CABundle}
 }
 
+// pushOptions reads the credentials (gitAuth) for a push to remote; call
+// done once the push is over.
+func (f gitFlags) pushOptions(getenv func(string) string, remote string) (push *repo.PushOptions, done func(), err error) {
+	auth, done, err := gitAuth(f.credentials(getenv))
+	if err != nil {
+		return nil, nil, err
+	}
+	return &repo.PushOptions{Remote: remote, Auth: auth}, done, nil
+}
+
 // gitAuth looks up the credentials for a push: the token in
 // FLOWSYNC_GIT_TOKEN, the CA bundle file, the known_hosts files, and the SSH
 // keys (a key file, or the ssh-agent at $SSH_AUTH_SOCK). Keys are read only

@@ -101,34 +101,20 @@ type importDocument struct {
 
 func runImport(ctx context.Context, g *globalOptions, s *session, o importOptions) error {
 	author, _ := parseAuthor(o.Author) // zero: the engine signs as the flowsync bot
-	ids, err := loadIdentities(o.Identity)
+	po, err := o.withSecrets()
 	if err != nil {
 		return err
-	}
-	po := o.planOptions()
-	po.Identities = ids
-	if o.SecretsFile != "" {
-		vals, err := importer.LoadSecretsFile(o.SecretsFile)
-		if err != nil {
-			return usagef("import: --secrets: %v", err)
-		}
-		po.Secrets = vals
 	}
 	id, admin, err := whoAmI(ctx, s, o.Scope)
 	if err != nil {
 		return err
 	}
 
-	rp, err := openRepo(ctx, o.Repo)
+	rp, release, err := openLocked(ctx, o.Repo)
 	if err != nil {
 		return err
 	}
-	defer rp.Close()
-	unlock, err := rp.Lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	defer release()
 
 	var push *repo.PushOptions
 	if o.Push {
@@ -138,12 +124,11 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 		if err != nil {
 			return err
 		}
-		auth, closeAuth, err := gitAuth(o.credentials(g.getenv))
-		if err != nil {
+		var done func()
+		if push, done, err = o.pushOptions(g.getenv, remote); err != nil {
 			return err
 		}
-		defer closeAuth()
-		push = &repo.PushOptions{Remote: remote, Auth: auth}
+		defer done()
 	}
 
 	jsonOut := g.Output == "json"
@@ -182,6 +167,31 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 	if res == nil {
 		return err
 	}
+	return reportImport(g, o, res, err, shown)
+}
+
+// withSecrets is the plan options with what opens the tree's secrets: the
+// --identity keys and the --secrets file's values.
+func (o importOptions) withSecrets() (fsync.PlanOptions, error) {
+	ids, err := loadIdentities(o.Identity)
+	if err != nil {
+		return fsync.PlanOptions{}, err
+	}
+	po := o.planOptions()
+	po.Identities = ids
+	if o.SecretsFile != "" {
+		if po.Secrets, err = importer.LoadSecretsFile(o.SecretsFile); err != nil {
+			return fsync.PlanOptions{}, usagef("import: --secrets: %v", err)
+		}
+	}
+	return po, nil
+}
+
+// reportImport prints what Promote did (the plan, unless shown already, and
+// each flow's result; or the JSON document) and turns err and the failed
+// flows into the command's error.
+func reportImport(g *globalOptions, o importOptions, res *fsync.PromoteResult, err error, shown bool) error {
+	jsonOut := g.Output == "json"
 	if jsonOut {
 		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed, Recovered: res.Recovered,
 			Errors: flowErrors(res.Result)}

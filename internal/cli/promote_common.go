@@ -136,6 +136,20 @@ func openRepo(ctx context.Context, dir string) (*repo.Repo, error) {
 	return rp, nil
 }
 
+// openLocked opens the repository (openRepo) and takes its lock, for a
+// command that writes to it; release unlocks and closes it.
+func openLocked(ctx context.Context, dir string) (rp *repo.Repo, release func(), err error) {
+	if rp, err = openRepo(ctx, dir); err != nil {
+		return nil, nil, err
+	}
+	unlock, err := rp.Lock(ctx)
+	if err != nil {
+		rp.Close()
+		return nil, nil, err
+	}
+	return rp, func() { unlock(); rp.Close() }, nil
+}
+
 // whoAmI reads the importing identity and decides the scope from the
 // token; an opaque token gives user scope and no identity.
 func whoAmI(ctx context.Context, s *session, scope string) (importer.Identity, bool, error) {

@@ -163,16 +163,11 @@ func runRestore(ctx context.Context, g *globalOptions, s *session, o restoreOpti
 	}
 	ro.Identity = id
 
-	rp, err := openRepo(ctx, o.Repo)
+	rp, release, err := openLocked(ctx, o.Repo)
 	if err != nil {
 		return err
 	}
-	defer rp.Close()
-	unlock, err := rp.Lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
+	defer release()
 
 	jsonOut := g.Output == "json"
 	shown := false
