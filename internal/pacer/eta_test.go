@@ -56,7 +56,7 @@ type etaCase struct {
 	n, nw           int
 	pacer           *Pacer
 	clock           *FakeClock
-	optimum, actual time.Time
+	optimum         time.Time
 }
 
 // randomETACase builds a pacer with a random history (which may even break
