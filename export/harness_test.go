@@ -427,15 +427,6 @@ func demoFlows(snap *emulator.Snapshot, env api.EnvName) map[api.FlowName]emulat
 	return out
 }
 
-// refNames lists display names of refs, in order.
-func refNames(refs []export.FlowRef) []string {
-	out := make([]string, 0, len(refs))
-	for _, r := range refs {
-		out = append(out, r.DisplayName)
-	}
-	return out
-}
-
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {

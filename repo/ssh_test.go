@@ -25,7 +25,6 @@ import (
 type sshGitServer struct {
 	addr    string
 	hostKey ssh.PublicKey
-	execs   sync.WaitGroup
 	mu      sync.Mutex
 	ran     []string // commands run
 	open    []net.Conn

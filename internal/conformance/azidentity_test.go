@@ -32,7 +32,7 @@ import (
 // The certificate service principal the test registers; invented ids.
 const (
 	certSP    api.PrincipalID = "cf000000-0000-4000-8000-0000000000c1"
-	certAppID                 = "cf0000a0-0000-4000-8000-0000000000c1"
+	certAppID string          = "cf0000a0-0000-4000-8000-0000000000c1"
 )
 
 // loopbackTransport refuses anything but 127.0.0.1, so that a mistake in
