@@ -24,6 +24,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -305,7 +306,7 @@ func TestCredentialCatalogue(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		rp.Close()
-		fsckStrict(t, dir)
+		testgit.FsckStrict(t, dir)
 	})
 	if n := commitCount(t, dir, "main"); n != 2 {
 		t.Errorf("%d commits, want 2 (export, reseal)", n)

@@ -20,6 +20,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -87,7 +88,7 @@ func TestWorktreeAndBare(t *testing.T) {
 
 	checkWorktree := func(step string) {
 		t.Helper()
-		if st := git(t, work.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
+		if st := testgit.Run(t, work.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
 			t.Errorf("%s: git status is not clean:\n%s", step, st)
 		}
 		want := treeFiles(t, work, head(t, work, "main"))
@@ -144,8 +145,8 @@ func TestWorktreeAndBare(t *testing.T) {
 	}
 
 	clone := filepath.Join(t.TempDir(), "clone")
-	git(t, t.TempDir(), "clone", "-q", bare.Dir(), clone)
-	t.Cleanup(func() { fsckStrict(t, clone) })
+	testgit.Run(t, t.TempDir(), "clone", "-q", bare.Dir(), clone)
+	t.Cleanup(func() { testgit.FsckStrict(t, clone) })
 	want := treeFiles(t, bare, head(t, bare, "main"))
 	for p, b := range want {
 		got, err := os.ReadFile(filepath.Join(clone, filepath.FromSlash(p)))
@@ -153,7 +154,7 @@ func TestWorktreeAndBare(t *testing.T) {
 			t.Errorf("clone: %s differs from the exported tree (%v)", p, err)
 		}
 	}
-	if st := git(t, clone, "status", "--porcelain"); st != "" {
+	if st := testgit.Run(t, clone, "status", "--porcelain"); st != "" {
 		t.Errorf("fresh clone is not clean:\n%s", st)
 	}
 }
@@ -240,7 +241,7 @@ func TestAddedChangedRemoved(t *testing.T) {
 			t.Errorf("added flow %s has %d files, want 4", f, got)
 		}
 	}
-	hist := strings.Fields(git(t, rp.Dir(), "log", "--format=%H", "--", flowDirOf(seed.DemoEnvProd, prodWebhook)))
+	hist := strings.Fields(testgit.Run(t, rp.Dir(), "log", "--format=%H", "--", flowDirOf(seed.DemoEnvProd, prodWebhook)))
 	if len(hist) != 2 || hist[1] != firstCommit {
 		t.Errorf("history of the removed flow = %v, want [removal, %s]", hist, firstCommit)
 	}
@@ -292,7 +293,7 @@ func TestShrinkGuard(t *testing.T) {
 		if got := head(t, rp, "main"); got != tip {
 			t.Errorf("%s: branch moved to %s after a refused export", step, got)
 		}
-		if st := git(t, rp.Dir(), "status", "--porcelain"); st != "" {
+		if st := testgit.Run(t, rp.Dir(), "status", "--porcelain"); st != "" {
 			t.Errorf("%s: working tree changed:\n%s", step, st)
 		}
 	}
@@ -649,7 +650,7 @@ func TestHostileNames(t *testing.T) {
 	if strings.Contains(readme, "Line one\nLine two") || strings.Contains(readme, "| `code`") {
 		t.Errorf("the index does not escape display names:\n%s", readme)
 	}
-	if st := git(t, rp.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
+	if st := testgit.Run(t, rp.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Errorf("working tree not clean:\n%s", st)
 	}
 }
@@ -697,7 +698,7 @@ func TestCancelCommitsNothing(t *testing.T) {
 	if got := head(t, rp, "main"); got != tip {
 		t.Errorf("a cancelled export moved the branch to %s", got)
 	}
-	if st := git(t, rp.Dir(), "status", "--porcelain"); st != "" {
+	if st := testgit.Run(t, rp.Dir(), "status", "--porcelain"); st != "" {
 		t.Errorf("a cancelled export changed the working tree:\n%s", st)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/safetext"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
 
 // TestIncrementalRereadsDamagedFiles: --incremental reuses a stored
@@ -62,7 +63,7 @@ func TestIncrementalRereadsDamagedFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	git(t, rp.Dir(), "commit", "-q", "-a", "-m", "hand edits")
+	testgit.Run(t, rp.Dir(), "commit", "-q", "-a", "-m", "hand edits")
 
 	oi := o
 	oi.Incremental = true

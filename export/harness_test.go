@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +21,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -204,54 +203,6 @@ func (e *emu) advance(d time.Duration) { e.clock.Advance(d) }
 
 // ---- Git ----
 
-// gitEnv isolates the git CLI from the machine: no system or global
-// configuration, a throwaway HOME, and no prompts.
-func gitEnv(t *testing.T) []string {
-	t.Helper()
-	home := t.TempDir()
-	env := make([]string, 0, len(os.Environ())+4)
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "GIT_CONFIG_NOSYSTEM=1", "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_TERMINAL_PROMPT=0")
-}
-
-// gitTry runs the git CLI in dir and returns stdout, or an error with stderr.
-func gitTry(t *testing.T, dir string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=Export Test", "-c", "user.email=export-test@example.invalid"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = gitEnv(t)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("git %s (in %s): %v: %s", strings.Join(args, " "), dir, err, stderr.String())
-	}
-	return stdout.String(), nil
-}
-
-// git runs the git CLI in dir; a failure fails the test.
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := gitTry(t, dir, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// fsckStrict insists that git fsck --strict finds nothing wrong in dir.
-func fsckStrict(t *testing.T, dir string) {
-	t.Helper()
-	out, err := gitTry(t, dir, "fsck", "--strict", "--no-dangling", "--no-progress")
-	if err != nil || strings.TrimSpace(out) != "" {
-		t.Errorf("git fsck --strict in %s: %v\n%s", dir, err, out)
-	}
-}
-
 // newRepo opens (creates) a repository in a fresh directory; git fsck
 // --strict runs on it when the test ends, whatever the test did.
 func newRepo(t *testing.T, bare bool) *repo.Repo {
@@ -271,7 +222,7 @@ func openRepoAt(t *testing.T, dir string, bare bool) *repo.Repo {
 		if err := rp.Close(); err != nil {
 			t.Error(err)
 		}
-		fsckStrict(t, dir)
+		testgit.FsckStrict(t, dir)
 	})
 	return rp
 }
@@ -401,7 +352,7 @@ func flowFiles(files map[string][]byte, env api.EnvName, flow api.FlowName) map[
 // commitCount counts the commits reachable from branch in dir (git CLI).
 func commitCount(t *testing.T, dir, branch string) int {
 	t.Helper()
-	out := strings.TrimSpace(git(t, dir, "rev-list", "--count", branch))
+	out := strings.TrimSpace(testgit.Run(t, dir, "rev-list", "--count", branch))
 	var n int
 	if _, err := fmt.Sscanf(out, "%d", &n); err != nil {
 		t.Fatalf("rev-list --count: %q", out)
@@ -412,7 +363,7 @@ func commitCount(t *testing.T, dir, branch string) int {
 // commitMessage is the full message of commit in dir (git CLI).
 func commitMessage(t *testing.T, dir string, commit string) string {
 	t.Helper()
-	return git(t, dir, "log", "-1", "--format=%B", commit)
+	return testgit.Run(t, dir, "log", "-1", "--format=%B", commit)
 }
 
 // demoFlows returns the demo seed's flows of env that the admin list shows

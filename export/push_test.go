@@ -24,6 +24,7 @@ import (
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -32,8 +33,8 @@ import (
 func newBareRemote(t *testing.T, parent, name string) string {
 	t.Helper()
 	dir := filepath.Join(parent, name)
-	git(t, parent, "init", "-q", "--bare", "-b", "main", dir)
-	t.Cleanup(func() { fsckStrict(t, dir) })
+	testgit.Run(t, parent, "init", "-q", "--bare", "-b", "main", dir)
+	t.Cleanup(func() { testgit.FsckStrict(t, dir) })
 	return dir
 }
 
@@ -55,13 +56,13 @@ func exportAndPush(ctx context.Context, src export.Source, rp *repo.Repo, o expo
 
 func isAncestor(t *testing.T, dir string, a, b plumbing.Hash) bool {
 	t.Helper()
-	_, err := gitTry(t, dir, "merge-base", "--is-ancestor", a.String(), b.String())
+	_, err := testgit.Try(t, dir, "merge-base", "--is-ancestor", a.String(), b.String())
 	return err == nil
 }
 
 func revParse(t *testing.T, dir, rev string) plumbing.Hash {
 	t.Helper()
-	return plumbing.NewHash(strings.TrimSpace(git(t, dir, "rev-parse", rev)))
+	return plumbing.NewHash(strings.TrimSpace(testgit.Run(t, dir, "rev-parse", rev)))
 }
 
 // subtree is the tree hash of an environment's directory at commit.
@@ -105,7 +106,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	}
 
 	cloneDir := filepath.Join(root, "clone")
-	git(t, root, "clone", "-q", remoteURL, cloneDir)
+	testgit.Run(t, root, "clone", "-q", remoteURL, cloneDir)
 	a := openRepoAt(t, cloneDir, false)
 	b := newRepo(t, true)
 
@@ -143,7 +144,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 
 	final := revParse(t, remote, "main")
 	if n := commitCount(t, remote, "main"); n != 3 {
-		t.Errorf("remote main has %d commits, want 3 (first, Dev, Prod):\n%s", n, git(t, remote, "log", "--format=%h %s", "main"))
+		t.Errorf("remote main has %d commits, want 3 (first, Dev, Prod):\n%s", n, testgit.Run(t, remote, "log", "--format=%h %s", "main"))
 	}
 	for _, h := range []plumbing.Hash{t0, jobs[0].pr.Commit, jobs[1].pr.Commit} {
 		if !isAncestor(t, remote, h, final) {
@@ -175,7 +176,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 			t.Errorf("exporter of %s: local main %s, pushed %s", j.env, got, j.pr.Commit)
 		}
 	}
-	msgs := git(t, remote, "log", "--format=%B", "main")
+	msgs := testgit.Run(t, remote, "log", "--format=%B", "main")
 	for _, name := range []string{"Invoice approval (" + string(seed.DemoEnvDev), "Invoice approval (" + string(seed.DemoEnvProd)} {
 		if !strings.Contains(msgs, name) {
 			t.Errorf("remote history does not name %q:\n%s", name, msgs)
@@ -193,7 +194,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	if err != nil || pa.Rebuilds != 1 {
 		t.Fatalf("clone's push: rebuilds %d, %v; want one rebuild", pa.Rebuilds, err)
 	}
-	if st := git(t, cloneDir, "status", "--porcelain", "--untracked-files=all"); st != "" {
+	if st := testgit.Run(t, cloneDir, "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Errorf("the exporter's working clone is not clean after a rebuilt push:\n%s", st)
 	}
 	renamed, err := os.ReadFile(filepath.Join(cloneDir, filepath.FromSlash(flowDirOf(seed.DemoEnvProd, "94487233-1c15-44a9-ac8e-08b0eee84489")), "flow.json"))
@@ -252,7 +253,7 @@ func TestPushHTTPS(t *testing.T) {
 	e := startEmu(t, seed.Demo(), emuOptions{})
 	root := t.TempDir()
 	remote := newBareRemote(t, root, "flows.git")
-	git(t, remote, "config", "http.receivepack", "true")
+	testgit.Run(t, remote, "config", "http.receivepack", "true")
 	tok := make([]byte, 16)
 	if _, err := rand.Read(tok); err != nil {
 		t.Fatal(err)
@@ -384,7 +385,7 @@ func TestPushAfterFailedPushWithNothingNew(t *testing.T) {
 		{seed.DemoEnvTest, a, plumbing.NewHash(ra.Commit)},
 		{seed.DemoEnvProd, b, prodTip},
 	})
-	if msg := git(t, remote, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "not pushed") || !strings.Contains(msg, ra.Commit[:12]) {
+	if msg := testgit.Run(t, remote, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "not pushed") || !strings.Contains(msg, ra.Commit[:12]) {
 		t.Errorf("rebuilt commit message does not name the replayed commit %s:\n%s", ra.Commit[:12], msg)
 	}
 	// And a third run is simply up to date.
@@ -420,7 +421,7 @@ func TestPushCarriesEarlierUnpushedCommit(t *testing.T) {
 		{seed.DemoEnvDev, a, plumbing.NewHash(rDev.Commit)},
 		{seed.DemoEnvProd, b, prodTip},
 	})
-	msg := git(t, remote, "log", "-1", "--format=%B", "main")
+	msg := testgit.Run(t, remote, "log", "-1", "--format=%B", "main")
 	if !strings.HasPrefix(msg, "Export ") || !strings.Contains(msg, rTest.Commit[:12]) || !strings.Contains(msg, rDev.Commit[:12]) {
 		t.Errorf("rebuilt commit message should be the Dev run's and list both local commits:\n%s", msg)
 	}

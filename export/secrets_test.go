@@ -21,6 +21,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -92,7 +93,7 @@ func assertNoSecrets(t *testing.T, rp *repo.Repo, needles []string, texts map[st
 	t.Helper()
 	cmd := exec.Command("git", "cat-file", "--batch-all-objects", "--batch", "--unordered")
 	cmd.Dir = rp.GitDir()
-	cmd.Env = gitEnv(t)
+	cmd.Env = testgit.Env(t)
 	var objects, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &objects, &stderr
 	if err := cmd.Run(); err != nil {
@@ -101,7 +102,7 @@ func assertNoSecrets(t *testing.T, rp *repo.Repo, needles []string, texts map[st
 	if objects.Len() == 0 {
 		t.Fatal("the object store is empty: nothing was checked")
 	}
-	msgs := git(t, rp.GitDir(), "log", "--all", "--format=%B")
+	msgs := testgit.Run(t, rp.GitDir(), "log", "--all", "--format=%B")
 	for _, n := range needles {
 		if bytes.Contains(objects.Bytes(), []byte(n)) {
 			t.Errorf("a Git object of %s contains the secret %.12s…", rp.Dir(), n)

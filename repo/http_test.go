@@ -20,6 +20,7 @@ import (
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/redact"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
 
 // gitHTTPServer serves the bare repositories under root with git's own
@@ -27,7 +28,7 @@ import (
 // basic auth with user "x-access-token" and the given token.
 func gitHTTPServer(t *testing.T, root, token string) (srv *httptest.Server, caPEM []byte, denied *atomic.Int32) {
 	t.Helper()
-	execPath := strings.TrimSpace(gitCLI(t, root, "--exec-path"))
+	execPath := strings.TrimSpace(testgit.Run(t, root, "--exec-path"))
 	backend := filepath.Join(execPath, "git-http-backend")
 	if _, err := os.Stat(backend); err != nil {
 		t.Fatalf("git-http-backend is required for this test and was not found at %s: %v", backend, err)
@@ -69,8 +70,8 @@ func TestPushHTTPSWithToken(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	bare := filepath.Join(root, "flows.git")
-	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
-	gitCLI(t, bare, "config", "http.receivepack", "true")
+	testgit.Run(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	testgit.Run(t, bare, "config", "http.receivepack", "true")
 
 	token := "test-token-" + randomToken() // generated per run; not a real credential
 	srv, caPEM, denied := gitHTTPServer(t, root, token)
@@ -89,10 +90,10 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		if pr.Remote != remoteURL || pr.Commit != res.Commit {
 			t.Errorf("push result %+v", pr)
 		}
-		if got := strings.TrimSpace(gitCLI(t, bare, "rev-parse", "main")); got != res.Commit.String() {
+		if got := strings.TrimSpace(testgit.Run(t, bare, "rev-parse", "main")); got != res.Commit.String() {
 			t.Errorf("remote main = %s, want %s", got, res.Commit)
 		}
-		fsckStrict(t, bare)
+		testgit.FsckStrict(t, bare)
 	})
 
 	t.Run("wrong token", func(t *testing.T) {
@@ -146,7 +147,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		// history in the local store, so the retry must see the fetched pack.
 		auth := Auth{Token: token, TokenSource: tokenSource, CABundle: caPEM}
 		other := filepath.Join(t.TempDir(), "other")
-		gitCLI(t, filepath.Dir(other), "clone", "-q", bare, other)
+		testgit.Run(t, filepath.Dir(other), "clone", "-q", bare, other)
 		b, _ := buildAndCommit(t, r, []string{"envs/mine"}, map[string]string{"envs/mine/1.json": "m"}, "mine")
 		moved := false
 		r.beforePush = func() {
@@ -155,9 +156,9 @@ func TestPushHTTPSWithToken(t *testing.T) {
 			}
 			moved = true
 			writeFile(t, filepath.Join(other, "envs/theirs/1.json"), "t")
-			gitCLI(t, other, "add", "-A")
-			gitCLI(t, other, "commit", "-q", "-m", "theirs")
-			gitCLI(t, other, "push", "-q", "origin", "main")
+			testgit.Run(t, other, "add", "-A")
+			testgit.Run(t, other, "commit", "-q", "-m", "theirs")
+			testgit.Run(t, other, "push", "-q", "origin", "main")
 		}
 		defer func() { r.beforePush = nil }()
 		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: auth, Rebuild: b.Rebuilder(commitOpts("mine"))})
@@ -167,10 +168,10 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		if pr.Attempts != 2 || pr.Rebuilds != 1 {
 			t.Errorf("attempts %d, rebuilds %d; want 2 and 1", pr.Attempts, pr.Rebuilds)
 		}
-		if got := gitCLI(t, bare, "log", "-2", "--format=%s", "main"); got != "mine\ntheirs\n" {
+		if got := testgit.Run(t, bare, "log", "-2", "--format=%s", "main"); got != "mine\ntheirs\n" {
 			t.Errorf("remote log = %q", got)
 		}
-		fsckStrict(t, bare)
+		testgit.FsckStrict(t, bare)
 	})
 
 	t.Run("untrusted certificate is refused", func(t *testing.T) {
@@ -193,8 +194,8 @@ func TestPushErrorRedactsWhatTheRemoteEchoes(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	bare := filepath.Join(root, "flows.git")
-	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
-	gitCLI(t, bare, "config", "http.receivepack", "true")
+	testgit.Run(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	testgit.Run(t, bare, "config", "http.receivepack", "true")
 
 	token := "test-token-" + randomToken() // generated per run; not a real credential
 	srv, caPEM, _ := gitHTTPServer(t, root, token)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -31,7 +32,7 @@ func TestCLIExport(t *testing.T) {
 	snap := seed.Demo()
 	inst, env := startSnapshot(t, snap)
 	dir := filepath.Join(t.TempDir(), "backup")
-	t.Cleanup(func() { fsckStrict(t, dir) })
+	t.Cleanup(func() { testgit.FsckStrict(t, dir) })
 	args := []string{
 		"--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", "json",
 		"export", "--repo", dir, "--env", "Contoso Dev", "--scope", "admin",

@@ -1,10 +1,7 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -39,55 +36,6 @@ func startSnapshot(t *testing.T, snap *emulator.Snapshot) (*embedded.Instance, m
 		env[k] = tok
 	}
 	return inst, env
-}
-
-// gitIn runs the git CLI in dir, isolated from the machine's configuration,
-// and returns its output; a failure fails the test.
-func gitIn(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := gitTry(t, dir, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func gitTry(t *testing.T, dir string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=CLI Test", "-c", "user.email=cli-test@example.invalid"}, args...)...)
-	cmd.Dir = dir
-	home := t.TempDir()
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "GIT_") && !strings.HasPrefix(kv, "HOME=") && !strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env, "GIT_CONFIG_NOSYSTEM=1", "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_TERMINAL_PROMPT=0")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), &gitError{args: args, dir: dir, err: err, stderr: stderr.String()}
-	}
-	return stdout.String(), nil
-}
-
-type gitError struct {
-	args        []string
-	dir, stderr string
-	err         error
-}
-
-func (e *gitError) Error() string {
-	return "git " + strings.Join(e.args, " ") + " (in " + e.dir + "): " + e.err.Error() + ": " + e.stderr
-}
-
-// fsckStrict insists that git fsck --strict finds nothing wrong in dir.
-func fsckStrict(t *testing.T, dir string) {
-	t.Helper()
-	out, err := gitTry(t, dir, "fsck", "--strict", "--no-dangling", "--no-progress")
-	if err != nil || strings.TrimSpace(out) != "" {
-		t.Errorf("git fsck --strict in %s: %v\n%s", dir, err, out)
-	}
 }
 
 func head(t *testing.T, rp *repo.Repo, branch string) plumbing.Hash {

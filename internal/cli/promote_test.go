@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
 
 // promoteEmu is the demo tenant on loopback for the promotion commands, with
@@ -473,16 +473,14 @@ func TestImportPushChecksTheRemoteFirst(t *testing.T) {
 	}
 	// With a file remote the links reach it.
 	remote := filepath.Join(t.TempDir(), "remote.git")
-	if out, err := exec.Command("git", "init", "-q", "--bare", remote).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	testgit.Run(t, "", "init", "-q", "--bare", remote)
 	mapPath := writeFile(t, "map.yaml", goodMap())
 	code, out, stderr = p.run(append([]string{"import", "--yes", "--push", "--remote", remote, "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)...)
 	if code != 0 || !strings.Contains(out, "pushed ") {
 		t.Fatalf("import --push: exit %d\n%s%s", code, out, stderr)
 	}
-	files, err := exec.Command("git", "-C", remote, "ls-tree", "-r", "--name-only", "main").CombinedOutput()
-	if err != nil || !strings.Contains(string(files), "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
+	files, err := testgit.Try(t, remote, "ls-tree", "-r", "--name-only", "main")
+	if err != nil || !strings.Contains(files, "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
 		t.Errorf("the remote has no links file (%v):\n%s", err, files)
 	}
 }

@@ -15,13 +15,14 @@ const (
 	Email = "flowsync@example.invalid"
 )
 
-// Date pins the author and committer dates of commits the git CLI makes,
-// for tests that need the same hash every run; pass it to Env or RunEnv.
-var Date = []string{"GIT_AUTHOR_DATE=2025-03-04T05:06:07Z", "GIT_COMMITTER_DATE=2025-03-04T05:06:07Z"}
+// Date is the author and committer date of commits the git CLI makes, so
+// that a test's commits hash the same every run (and can be compared with
+// go-git's, given the same signature).
+const Date = "2025-03-04T05:06:07Z"
 
 // Env is the environment for a git CLI command: the process's own without
 // any GIT_*, HOME or XDG_CONFIG_HOME setting, then the isolation settings
-// and identity, then extra (which may override them).
+// identity and date, then extra (which may override them).
 func Env(tb testing.TB, extra ...string) []string {
 	tb.Helper()
 	home := tb.TempDir()
@@ -37,6 +38,7 @@ func Env(tb testing.TB, extra ...string) []string {
 		"HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_TERMINAL_PROMPT=0",
 		"GIT_AUTHOR_NAME="+Name, "GIT_AUTHOR_EMAIL="+Email,
 		"GIT_COMMITTER_NAME="+Name, "GIT_COMMITTER_EMAIL="+Email,
+		"GIT_AUTHOR_DATE="+Date, "GIT_COMMITTER_DATE="+Date,
 	)
 	return append(env, extra...)
 }
@@ -45,15 +47,9 @@ func Env(tb testing.TB, extra ...string) []string {
 // its stdout, or an error naming the command and carrying its stderr.
 func Try(tb testing.TB, dir string, args ...string) (string, error) {
 	tb.Helper()
-	return TryEnv(tb, dir, nil, args...)
-}
-
-// TryEnv is Try with extra environment variables (see Env).
-func TryEnv(tb testing.TB, dir string, extra []string, args ...string) (string, error) {
-	tb.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir = dir
-	cmd.Env = Env(tb, extra...)
+	cmd.Env = Env(tb)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -66,16 +62,6 @@ func TryEnv(tb testing.TB, dir string, extra []string, args ...string) (string, 
 func Run(tb testing.TB, dir string, args ...string) string {
 	tb.Helper()
 	out, err := Try(tb, dir, args...)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return out
-}
-
-// RunEnv is Run with extra environment variables (see Env).
-func RunEnv(tb testing.TB, dir string, extra []string, args ...string) string {
-	tb.Helper()
-	out, err := TryEnv(tb, dir, extra, args...)
 	if err != nil {
 		tb.Fatal(err)
 	}
