@@ -269,7 +269,7 @@ func TestCredentialCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	mint := func(scope string) string {
-		tok, err := e.inst.Server.MintToken(seed.DemoAdmin, strings.TrimSuffix(scope, ".default"))
+		tok, err := e.Inst.Server.MintToken(seed.DemoAdmin, strings.TrimSuffix(scope, ".default"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +279,7 @@ func TestCredentialCatalogue(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "backup")
 	args := func(output string, more ...string) []string {
 		return append([]string{
-			"--api-url", e.inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", output,
+			"--api-url", e.Inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", output,
 			"export", "--repo", dir, "--env", "Contoso Dev", "--scope", "admin",
 			"--author", "Export Test <export-test@example.invalid>", "--encrypt-to", id.Recipient().String(),
 		}, more...)

@@ -259,7 +259,7 @@ func TestAddedChangedRemoved(t *testing.T) {
 	// A given subject replaces the generated one (on one line); the body
 	// still lists the changes.
 	e.advance(time.Minute)
-	if _, err := e.newClient(seed.DemoPriya, 0).UpdateFlow(context.Background(), seed.DemoEnvTest, zeta, api.FlowProperties{DisplayName: "Zeta: nightly cleanup (v2)"}); err != nil {
+	if _, err := e.ClientWithAttempts(seed.DemoPriya, 0).UpdateFlow(context.Background(), seed.DemoEnvTest, zeta, api.FlowProperties{DisplayName: "Zeta: nightly cleanup (v2)"}); err != nil {
 		t.Fatal(err)
 	}
 	withSubject := o
@@ -567,7 +567,7 @@ func TestUserScope(t *testing.T) {
 		}
 
 		user := newRepo(t, false)
-		res := mustExport(t, export.ClientSource{Client: e.newClient(maker, 0)}, user, exportOpts(seed.DemoEnvDev))
+		res := mustExport(t, export.ClientSource{Client: e.ClientWithAttempts(maker, 0)}, user, exportOpts(seed.DemoEnvDev))
 		got := map[api.FlowName]bool{}
 		for _, r := range res.Added {
 			got[r.Flow] = true

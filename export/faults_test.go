@@ -37,13 +37,13 @@ func TestFaultsDoNotChangeTheTree(t *testing.T) {
 
 	// The count-limited rules come first, so that every kind surely fires
 	// on flow reads; the probabilistic storm follows.
-	e.setFaults("seed=7,reset:count=2:path=/flows/,truncate:count=2:path=/flows/," +
+	e.SetFaults("seed=7,reset:count=2:path=/flows/,truncate:count=2:path=/flows/," +
 		"429:p=0.2:retry-after=1,5xx:p=0.1,reset:p=0.05,truncate:p=0.05")
 	faulty := newRepo(t, true)
 	got := mustExport(t, e.src, faulty, exportOpts())
 
 	var st faultStatus
-	e.control(http.MethodGet, "/_emulator/faults", &st)
+	e.Control(http.MethodGet, "/_emulator/faults", &st)
 	fired := map[string]int{}
 	for _, r := range st.Rules {
 		fired[r.Kind] += r.Fired
@@ -109,7 +109,7 @@ func TestPersistentFailureKeepsPrevious(t *testing.T) {
 	broken := seed.DemoFlowInvoiceApproval
 	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
 	fresh := e.createFlow(seed.DemoEnvDev, seed.DemoPriya, "New and unreadable")
-	e.setFaults("seed=1,5xx:path=" + string(broken) + ",5xx:path=" + string(fresh))
+	e.SetFaults("seed=1,5xx:path=" + string(broken) + ",5xx:path=" + string(fresh))
 
 	res, err := runExport(t, e.src, rp, o)
 	if err != nil {
@@ -162,7 +162,7 @@ func TestPersistentFailureKeepsPrevious(t *testing.T) {
 
 	// Readable again: the kept flow is as a good read makes it; only the
 	// new flow arrives.
-	e.control(http.MethodDelete, "/_emulator/faults", nil)
+	e.Control(http.MethodDelete, "/_emulator/faults", nil)
 	res = mustExport(t, e.src, rp, o)
 	if res.Partial() || len(res.Changed) != 0 || len(res.Added) != 1 || res.Added[0].Flow != fresh {
 		t.Errorf("after recovery: failed %v, changed %v, added %v", res.Failed, res.Changed, res.Added)
@@ -190,7 +190,7 @@ func TestListingFailureCommitsNothing(t *testing.T) {
 	tip := head(t, rp, "main")
 
 	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
-	e.setFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
+	e.SetFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
 	res, err := runExport(t, e.src, rp, o)
 	if err == nil || !strings.Contains(err.Error(), string(seed.DemoEnvProd)) {
 		t.Fatalf("export = %+v, %v; want an error naming %s", res, err, seed.DemoEnvProd)

@@ -103,7 +103,7 @@ func TestPartialRunKeepsIndexRow(t *testing.T) {
 	readme := "environments/" + string(seed.DemoEnvDev) + "/README.md"
 	before := string(treeFiles(t, rp, tip)[readme])
 
-	e.setFaults("seed=1,5xx:path=" + string(seed.DemoFlowInvoiceApproval))
+	e.SetFaults("seed=1,5xx:path=" + string(seed.DemoFlowInvoiceApproval))
 	for _, incremental := range []bool{false, true} {
 		oi := o
 		oi.Incremental = incremental
@@ -116,7 +116,7 @@ func TestPartialRunKeepsIndexRow(t *testing.T) {
 			t.Fatalf("incremental %v: a partial run with nothing new committed; README before:\n%s\nafter:\n%s", incremental, before, after)
 		}
 	}
-	e.control(http.MethodDelete, "/_emulator/faults", nil)
+	e.Control(http.MethodDelete, "/_emulator/faults", nil)
 	if res := mustExport(t, e.src, rp, o); res.Committed || res.Partial() {
 		t.Errorf("the good run after the partial ones: committed %v, failed %v", res.Committed, res.Failed)
 	}
@@ -151,7 +151,7 @@ func TestAllEnvsSkipsBrokenEnvironment(t *testing.T) {
 	before := treeFiles(t, rp, head(t, rp, "main"))
 
 	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
-	e.setFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
+	e.SetFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
 	res := mustExport(t, e.src, rp, o)
 	var skipped []api.EnvName
 	for _, s := range res.Skipped {
@@ -270,7 +270,7 @@ func TestResealRule(t *testing.T) {
 				}
 			}
 		}
-		if err := e.inst.Server.Load(snap); err != nil {
+		if err := e.Inst.Server.Load(snap); err != nil {
 			t.Fatal(err)
 		}
 		mustExport(t, e.src, rp, o)

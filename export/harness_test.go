@@ -1,12 +1,10 @@
 package export_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -19,8 +17,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
-	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
@@ -37,10 +34,8 @@ func testAuthor() repo.Signature {
 
 // emu is a running emulator with a client signed in as the tenant's admin.
 type emu struct {
+	*testemu.Emu
 	t      *testing.T
-	inst   *embedded.Instance
-	clock  *emulator.ManualClock
-	hc     *http.Client // shared by every client of this emulator
 	client *client.Client
 	src    export.ClientSource
 }
@@ -56,89 +51,15 @@ type emuOptions struct {
 // clock, and returns an admin client whose waits return at once.
 func startEmu(t *testing.T, snap *emulator.Snapshot, o emuOptions) *emu {
 	t.Helper()
-	clock := emulator.NewManualClock(seed.DemoNow())
-	inst, err := embedded.Start(context.Background(), embedded.Options{
-		Snapshot: snap,
-		Emulator: emulator.Options{
-			Clock:    clock,
-			Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff},
-			Faults:   o.faults,
-			PageSize: o.pageSize,
-		},
+	te := testemu.Start(t, testemu.Options{
+		Snapshot:    snap,
+		Emulator:    emulator.Options{Faults: o.faults, PageSize: o.pageSize},
+		MaxAttempts: o.maxAttempts,
 	})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	// One transport for every client of this emulator, closed before it.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	admin, ok := embedded.AdminUser(snap)
-	if !ok {
-		t.Fatal("snapshot has no admin user")
-	}
-	e := &emu{t: t, inst: inst, clock: clock, hc: &http.Client{Transport: tr}}
-	e.client = e.newClient(admin.ID, o.maxAttempts)
+	e := &emu{Emu: te, t: t}
+	e.client = te.Client(te.Admin().ID)
 	e.src = export.ClientSource{Client: e.client, Admin: true}
 	return e
-}
-
-// newClient signs in as principal with a token of the right audience for
-// each host; retries and 429 waits do not wait real time.
-func (e *emu) newClient(principal api.PrincipalID, maxAttempts int) *client.Client {
-	e.t.Helper()
-	ep, err := client.EndpointsFor(client.Public)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c, err := client.New(client.Config{
-		Endpoints: ep.WithBaseURL(e.inst.URL),
-		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
-			return e.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
-		}),
-		HTTPClient:  e.hc,
-		MaxAttempts: maxAttempts,
-		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
-}
-
-// control calls an emulator control path and decodes its JSON answer into out (when not nil).
-func (e *emu) control(method, path string, out any) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.inst.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		e.t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, buf.String())
-	}
-	if out != nil {
-		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-			e.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
-// setFaults replaces the emulator's fault rules.
-func (e *emu) setFaults(spec string) {
-	e.t.Helper()
-	if _, err := emulator.ParseFaults(spec); err != nil {
-		e.t.Fatal(err)
-	}
-	e.control(http.MethodPost, "/_emulator/faults?spec="+url.QueryEscape(spec), nil)
 }
 
 // requestEntry is one line of GET /_emulator/requests.
@@ -160,7 +81,7 @@ func (e *emu) requests(after uint64) []requestEntry {
 			Kind string `json:"kind"`
 		} `json:"value"`
 	}
-	e.control(http.MethodGet, "/_emulator/requests", &out)
+	e.Control(http.MethodGet, "/_emulator/requests", &out)
 	var reqs []requestEntry
 	for _, r := range out.Value {
 		if r.Kind == "api" && r.Seq > after {
@@ -176,30 +97,16 @@ func (e *emu) lastSeq() uint64 {
 	var out struct {
 		Value []requestEntry `json:"value"`
 	}
-	e.control(http.MethodGet, "/_emulator/requests?limit=1", &out)
+	e.Control(http.MethodGet, "/_emulator/requests?limit=1", &out)
 	if len(out.Value) == 0 {
 		return 0
 	}
 	return out.Value[0].Seq
 }
 
-// totalCalls sums the admitted calls of every identity (GET /_emulator/stats).
-func (e *emu) totalCalls() int {
-	e.t.Helper()
-	var out struct {
-		Identities map[string]emulator.Stats `json:"identities"`
-	}
-	e.control(http.MethodGet, "/_emulator/stats", &out)
-	n := 0
-	for _, s := range out.Identities {
-		n += s.Calls
-	}
-	return n
-}
-
 // advance moves the emulator clock, so that a change made next gets a new
 // lastModifiedTime.
-func (e *emu) advance(d time.Duration) { e.clock.Advance(d) }
+func (e *emu) advance(d time.Duration) { e.Clock.Advance(d) }
 
 // ---- Git ----
 
@@ -405,7 +312,7 @@ func flowOf(t *testing.T, snap *emulator.Snapshot, env api.EnvName, flow api.Flo
 // writes need an owner).
 func (e *emu) asCreator(snap *emulator.Snapshot, env api.EnvName, flow api.FlowName) *client.Client {
 	e.t.Helper()
-	return e.newClient(flowOf(e.t, snap, env, flow).Creator, 0)
+	return e.ClientWithAttempts(flowOf(e.t, snap, env, flow).Creator, 0)
 }
 
 // rename changes a flow's display name through the API, a minute later
@@ -465,7 +372,7 @@ const minimalDefinition = `{
 func (e *emu) createFlow(env api.EnvName, principal api.PrincipalID, displayName string) api.FlowName {
 	e.t.Helper()
 	e.advance(time.Minute)
-	f, err := e.newClient(principal, 0).CreateFlow(context.Background(), env, api.FlowProperties{
+	f, err := e.ClientWithAttempts(principal, 0).CreateFlow(context.Background(), env, api.FlowProperties{
 		DisplayName: displayName, State: api.StateStopped, Definition: json.RawMessage(minimalDefinition),
 		ConnectionReferences: map[string]api.ConnectionReference{},
 	})

@@ -95,7 +95,7 @@ func TestIncrementalStateChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ...and suspended by the service (a state the API cannot set: load it).
-	state := e.inst.Server.Dump()
+	state := e.Inst.Server.Dump()
 	for i := range state.Flows {
 		f := &state.Flows[i]
 		if f.Environment == seed.DemoEnvDev && f.Name == seed.DemoFlowRequestLaptop {
@@ -113,7 +113,7 @@ func TestIncrementalStateChanges(t *testing.T) {
 			f.Extra["flowFailureAlertSubscribed"] = json.RawMessage(`true`)
 		}
 	}
-	if err := e.inst.Server.Load(state); err != nil {
+	if err := e.Inst.Server.Load(state); err != nil {
 		t.Fatal(err)
 	}
 
@@ -187,9 +187,9 @@ func TestAPICallBudget(t *testing.T) {
 	// pages among them (environment list pages, flow list pages).
 	measure := func(opts export.Options) (calls, envPages, flowPages int) {
 		t.Helper()
-		seq, before := e.lastSeq(), e.totalCalls()
+		seq, before := e.lastSeq(), e.Total().Calls
 		mustExport(t, e.src, rp, opts)
-		calls = e.totalCalls() - before
+		calls = e.Total().Calls - before
 		for _, r := range e.requests(seq) {
 			switch {
 			case strings.HasSuffix(r.Path, "/environments"):

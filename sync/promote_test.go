@@ -211,7 +211,7 @@ func TestPromoteFollowsARenameThroughStoredLinksAlsoFromAFreshClone(t *testing.T
 	rename := func(to string) {
 		t.Helper()
 		// Priya, the maker, renames her flow.
-		if _, err := e.newClient(seed.DemoPriya).UpdateFlow(ctx, seed.DemoEnvDev, seed.DemoFlowStopped, api.FlowProperties{DisplayName: to}); err != nil {
+		if _, err := e.Client(seed.DemoPriya).UpdateFlow(ctx, seed.DemoEnvDev, seed.DemoFlowStopped, api.FlowProperties{DisplayName: to}); err != nil {
 			t.Fatal(err)
 		}
 		e.exportEnv(rp, seed.DemoEnvDev)
@@ -261,7 +261,7 @@ func TestPromoteAmbiguousNameAsksForALink(t *testing.T) {
 	rp := openRepo(t, false)
 	e.exportEnv(rp, seed.DemoEnvDev)
 	// A second "Invoice approval" in Prod, made by its maker.
-	priya := e.newClient(seed.DemoPriya)
+	priya := e.Client(seed.DemoPriya)
 	orig, err := priya.GetFlow(ctx, seed.DemoEnvProd, prodInvoiceApproval, client.GetFlowOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -62,7 +62,7 @@ func TestRestoreIntoNewEnvironmentWithSealedSecrets(t *testing.T) {
 	}
 	if _, _, err := export.Run(ctx, export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
 		Envs: []string{string(seed.DemoEnvDev)}, Branch: "main", Author: repo.Signature{Name: "Sync Test", Email: "sync-test@example.invalid"},
-		Now: e.clock.Now, Sealer: export.AgeSealer{id.Recipient()},
+		Now: e.Clock.Now, Sealer: export.AgeSealer{id.Recipient()},
 	}, nil); err != nil {
 		t.Fatal(err)
 	}
