@@ -23,9 +23,9 @@ import (
 	"github.com/flowsync/flowsync/internal/auth"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/entra"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
@@ -121,11 +121,7 @@ func TestAzureIdentityAgainstEmulator(t *testing.T) {
 		AppID: certAppID, Admin: true,
 		CertificatesPEM: []string{string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))},
 	})
-	inst := startEmulator(t, embedded.Options{
-		Snapshot: snap,
-		TLS:      true,
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
-	})
+	inst := testemu.Start(t, testemu.Options{Snapshot: snap, TLS: true, WallClock: true}).Inst
 	if !strings.HasPrefix(inst.URL, "https://127.0.0.1:") {
 		t.Fatalf("emulator URL %s: want https on 127.0.0.1", inst.URL)
 	}

@@ -3,6 +3,8 @@ package testemu
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -29,6 +31,9 @@ type Options struct {
 	// WallClock keeps the emulator on the real clock (for tests of
 	// commands that read it, such as token lifetimes).
 	WallClock bool
+	// TLS serves https with the emulator's self-signed certificate, which
+	// HTTP (and so every client made with Client) trusts.
+	TLS bool
 	// MaxAttempts bounds the sends per call of clients made with Client;
 	// 0 keeps the client's default.
 	MaxAttempts int
@@ -60,7 +65,7 @@ func Start(tb testing.TB, o Options) *Emu {
 	if o.Emulator.Clock == nil && !o.WallClock {
 		o.Emulator.Clock = emulator.NewManualClock(seed.DemoNow())
 	}
-	inst, err := embedded.Start(context.Background(), embedded.Options{Snapshot: o.Snapshot, Emulator: o.Emulator})
+	inst, err := embedded.Start(context.Background(), embedded.Options{Snapshot: o.Snapshot, Emulator: o.Emulator, TLS: o.TLS})
 	if err != nil {
 		tb.Fatalf("start emulator: %v", err)
 	}
@@ -73,6 +78,13 @@ func Start(tb testing.TB, o Options) *Emu {
 	// of its connections while the server is still there.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tb.Cleanup(tr.CloseIdleConnections)
+	if o.TLS {
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(inst.CACertPEM) {
+			tb.Fatal("the emulator's certificate is not PEM")
+		}
+		tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	clock, _ := o.Emulator.Clock.(*emulator.ManualClock)
 	return &Emu{Inst: inst, Clock: clock, HTTP: &http.Client{Transport: tr}, tb: tb, maxAttempts: o.MaxAttempts}
 }

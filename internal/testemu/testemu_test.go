@@ -3,6 +3,7 @@ package testemu
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -61,12 +62,23 @@ func TestFaultsReachTheClient(t *testing.T) {
 	}
 }
 
-// TestWallClock: WallClock leaves the emulator on the real clock, so there
-// is no manual clock to move.
-func TestWallClock(t *testing.T) {
-	e := Start(t, Options{WallClock: true, Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileConnector}}})
+// TestWallClockTLS: WallClock leaves the emulator on the real clock, so
+// there is no manual clock to move; with TLS it serves https that the
+// shared client trusts, and nothing else does.
+func TestWallClockTLS(t *testing.T) {
+	e := Start(t, Options{WallClock: true, TLS: true, Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileConnector}}})
 	if e.Clock != nil {
 		t.Errorf("clock %v, want none", e.Clock)
+	}
+	if !strings.HasPrefix(e.URL(), "https://127.0.0.1:") {
+		t.Fatalf("URL %s, want https on loopback", e.URL())
+	}
+	if _, err := e.Client(e.Admin().ID).ListEnvironments(context.Background()); err != nil {
+		t.Errorf("the shared client over TLS: %v", err)
+	}
+	if resp, err := http.Get(e.URL() + "/_emulator/stats"); err == nil {
+		resp.Body.Close()
+		t.Error("a client that does not trust the emulator's certificate got an answer")
 	}
 	if tok := e.Token(e.Admin().ID, ""); tok == "" {
 		t.Error("empty token")
