@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testgolden"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -43,23 +43,7 @@ func fixture(t *testing.T) (string, *repo.Repo, []historytest.Step) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./history/ -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got); run with -update if the change is intended:\n%s", path, diff)
-	}
+	testgolden.Check(t, filepath.Join(goldenDir, name), got, *update)
 }
 
 func TestFixtureIsAValidRepository(t *testing.T) {
