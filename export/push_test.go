@@ -3,17 +3,9 @@ package export_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -206,42 +198,6 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	}
 }
 
-// gitHTTPSServer serves the bare repositories under root with git
-// http-backend (smart HTTP, push enabled) over TLS on loopback, for basic
-// auth with the given token only.
-func gitHTTPSServer(t *testing.T, root, token string) (url string, caPEM []byte) {
-	t.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")); err != nil {
-		t.Fatalf("this test needs git http-backend: %v", err)
-	}
-	gitPath, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &cgi.Handler{
-		Path: gitPath,
-		Args: []string{"http-backend"},
-		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()},
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || user == "" || subtle.ConstantTimeCompare([]byte(pass), []byte(token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="backup"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv.URL, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-}
-
 // TestPushHTTPS: exports pushed over HTTPS to git http-backend with a token
 // (the repo package tests the transport itself; this is the export's
 // path): the first lands as is, the second — made before the first was
@@ -259,7 +215,8 @@ func TestPushHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	token := "test-" + hex.EncodeToString(tok) // generated per run
-	url, ca := gitHTTPSServer(t, root, token)
+	srv, ca, _ := testgit.HTTPServer(t, root, "", token)
+	url := srv.URL
 	auth := repo.Auth{CABundle: ca, Token: token}
 
 	a, b := newRepo(t, false), newRepo(t, true)

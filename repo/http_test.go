@@ -2,18 +2,11 @@ package repo
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -23,49 +16,6 @@ import (
 	"github.com/flowsync/flowsync/internal/testgit"
 )
 
-// gitHTTPServer serves the bare repositories under root with git's own
-// http-backend (smart HTTP, push enabled) over TLS on loopback, requiring
-// basic auth with user "x-access-token" and the given token.
-func gitHTTPServer(t *testing.T, root, token string) (srv *httptest.Server, caPEM []byte, denied *atomic.Int32) {
-	t.Helper()
-	execPath := strings.TrimSpace(testgit.Run(t, root, "--exec-path"))
-	backend := filepath.Join(execPath, "git-http-backend")
-	if _, err := os.Stat(backend); err != nil {
-		t.Fatalf("git-http-backend is required for this test and was not found at %s: %v", backend, err)
-	}
-	gitPath, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cgiHandler := &cgi.Handler{
-		Path: gitPath,
-		Args: []string{"http-backend"},
-		Env: []string{
-			"GIT_PROJECT_ROOT=" + root,
-			"GIT_HTTP_EXPORT_ALL=1",
-			"GIT_CONFIG_NOSYSTEM=1",
-			"GIT_CONFIG_GLOBAL=/dev/null",
-		},
-	}
-	denied = &atomic.Int32{}
-	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || user != "x-access-token" || subtle.ConstantTimeCompare([]byte(pass), []byte(token)) != 1 {
-			denied.Add(1)
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		cgiHandler.ServeHTTP(w, r)
-	}))
-	// The untrusted-certificate case makes the server log a handshake error.
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return srv, caPEM, denied
-}
-
 func TestPushHTTPSWithToken(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
@@ -74,7 +24,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 	testgit.Run(t, bare, "config", "http.receivepack", "true")
 
 	token := "test-token-" + randomToken() // generated per run; not a real credential
-	srv, caPEM, denied := gitHTTPServer(t, root, token)
+	srv, caPEM, denied := testgit.HTTPServer(t, root, "x-access-token", token)
 	remoteURL := srv.URL + "/flows.git"
 	const tokenSource = "TEST_GIT_TOKEN" // named in hints; the CLI passes FLOWSYNC_GIT_TOKEN
 
@@ -198,7 +148,7 @@ func TestPushErrorRedactsWhatTheRemoteEchoes(t *testing.T) {
 	testgit.Run(t, bare, "config", "http.receivepack", "true")
 
 	token := "test-token-" + randomToken() // generated per run; not a real credential
-	srv, caPEM, _ := gitHTTPServer(t, root, token)
+	srv, caPEM, _ := testgit.HTTPServer(t, root, "x-access-token", token)
 	backend := srv.Config.Handler
 	var echoed atomic.Int32
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

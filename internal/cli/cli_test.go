@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/api"
-	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/testgit"
@@ -89,27 +88,7 @@ func TestVersion(t *testing.T) {
 // returns its URL and an environment with tokens for the admin user.
 func startEmulator(t *testing.T) (*embedded.Instance, map[string]string) {
 	t.Helper()
-	inst, err := embedded.Start(context.Background(), embedded.Options{
-		Seed:     seed.NameDemo,
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	flowTok, err := inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["flow"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	paTok, err := inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["powerapps"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst, map[string]string{
-		"FLOWSYNC_TOKEN":           flowTok,
-		"FLOWSYNC_POWERAPPS_TOKEN": paTok,
-		"FLOWSYNC_CACHE_DIR":       t.TempDir(),
-	}
+	return startSnapshot(t, nil)
 }
 
 func TestEnvsAndFlowsJSON(t *testing.T) {

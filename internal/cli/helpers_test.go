@@ -11,31 +11,22 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/repo"
 )
 
-// startSnapshot runs an emulator loaded with snap on loopback, without
-// throttling, and returns it with an environment holding tokens for the
-// demo tenant's admin and a private pacer cache.
+// startSnapshot runs an emulator loaded with snap (nil: the demo tenant) on
+// loopback, without throttling and on the wall clock (the CLI reads it for
+// tokens), and returns it with an environment holding tokens for the demo
+// tenant's admin and a private pacer cache.
 func startSnapshot(t *testing.T, snap *emulator.Snapshot) (*embedded.Instance, map[string]string) {
 	t.Helper()
-	inst, err := embedded.Start(context.Background(), embedded.Options{
-		Snapshot: snap,
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
-	})
-	if err != nil {
-		t.Fatal(err)
+	e := testemu.Start(t, testemu.Options{Snapshot: snap, WallClock: true})
+	return e.Inst, map[string]string{
+		"FLOWSYNC_TOKEN":           e.Token(seed.DemoAdmin, tokenAudiences["flow"]),
+		"FLOWSYNC_POWERAPPS_TOKEN": e.Token(seed.DemoAdmin, tokenAudiences["powerapps"]),
+		"FLOWSYNC_CACHE_DIR":       t.TempDir(),
 	}
-	t.Cleanup(func() { inst.Close() })
-	env := map[string]string{"FLOWSYNC_CACHE_DIR": t.TempDir()}
-	for k, aud := range map[string]string{"FLOWSYNC_TOKEN": tokenAudiences["flow"], "FLOWSYNC_POWERAPPS_TOKEN": tokenAudiences["powerapps"]} {
-		tok, err := inst.Server.MintToken(seed.DemoAdmin, aud)
-		if err != nil {
-			t.Fatal(err)
-		}
-		env[k] = tok
-	}
-	return inst, env
 }
 
 func head(t *testing.T, rp *repo.Repo, branch string) plumbing.Hash {

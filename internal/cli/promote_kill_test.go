@@ -122,15 +122,7 @@ func killAndRerun(t *testing.T, sc killScenario, n int) {
 	p := startPromoteEmu(t, emulator.Options{})
 	repoDir := p.backup()
 	args := importArgs(t, repoDir)
-	if sc.faults != "" {
-		cfg, err := emulator.ParseFaults(sc.faults)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.inst.Server.SetFaults(cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p.setFaults(sc.faults)
 	var writes atomic.Int64
 	var victim atomic.Pointer[os.Process]
 	killed := make(chan int, 1)

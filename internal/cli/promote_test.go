@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/internal/testgit"
 )
 
@@ -28,22 +28,38 @@ type promoteEmu struct {
 
 func startPromoteEmu(t *testing.T, o emulator.Options) *promoteEmu {
 	t.Helper()
-	if o.Throttle.Profile == "" {
-		o.Throttle = emulator.ThrottleConfig{Profile: emulator.ProfileOff}
-	}
-	inst, err := embedded.Start(context.Background(), embedded.Options{Seed: seed.NameDemo, Emulator: o})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	tok, err := inst.Server.MintToken(seed.DemoAdmin, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &promoteEmu{t: t, inst: inst, env: map[string]string{
-		"FLOWSYNC_TOKEN":     tok,
+	return newPromoteEmu(t, testemu.Options{Emulator: o, WallClock: true}, nil)
+}
+
+// newPromoteEmu starts the emulator of o with a token without an audience
+// for the demo admin, a private pacer cache and extra settings.
+func newPromoteEmu(t *testing.T, o testemu.Options, extra map[string]string) *promoteEmu {
+	t.Helper()
+	e := testemu.Start(t, o)
+	env := map[string]string{
+		"FLOWSYNC_TOKEN":     e.Token(seed.DemoAdmin, ""),
 		"FLOWSYNC_CACHE_DIR": t.TempDir(),
-	}}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return &promoteEmu{t: t, inst: e.Inst, env: env}
+}
+
+// setFaults installs the fault rules of spec in the emulator; "" leaves
+// it without any.
+func (p *promoteEmu) setFaults(spec string) {
+	p.t.Helper()
+	if spec == "" {
+		return
+	}
+	cfg, err := emulator.ParseFaults(spec)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.inst.Server.SetFaults(cfg); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 // globals are the global flags of a run against the emulator (the

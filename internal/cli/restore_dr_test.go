@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +13,8 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/canon"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 )
 
 const (
@@ -43,20 +42,11 @@ func startDREmu(t *testing.T) *promoteEmu {
 		c.Environment, c.Status, c.CreatedBy, c.CreatedTime = drEnv, "Connected", seed.DemoAdmin, at
 		snap.Connections = append(snap.Connections, c)
 	}
-	inst, err := embedded.Start(context.Background(), embedded.Options{Snapshot: snap,
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	tok, err := inst.Server.MintToken(seed.DemoAdmin, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &promoteEmu{t: t, inst: inst, env: map[string]string{
-		"FLOWSYNC_API_URL": inst.URL, "FLOWSYNC_AUTH": "token", "FLOWSYNC_TOKEN": tok,
-		"FLOWSYNC_CACHE_DIR": t.TempDir(), "FLOWSYNC_RATE_LIMIT": "100000/1s", "FLOWSYNC_WRITE_LIMIT": "100000/1s",
-	}}
+	p := newPromoteEmu(t, testemu.Options{Snapshot: snap, WallClock: true}, map[string]string{
+		"FLOWSYNC_AUTH": "token", "FLOWSYNC_RATE_LIMIT": "100000/1s", "FLOWSYNC_WRITE_LIMIT": "100000/1s",
+	})
+	p.env["FLOWSYNC_API_URL"] = p.inst.URL
+	return p
 }
 
 // TestRestoreIntoNewEnvironmentCommand: Dev backed up with --encrypt-to,
