@@ -92,28 +92,7 @@ func TestWorktreeAndBare(t *testing.T) {
 			t.Errorf("%s: git status is not clean:\n%s", step, st)
 		}
 		want := treeFiles(t, work, head(t, work, "main"))
-		got := map[string][]byte{}
-		err := filepath.WalkDir(work.Dir(), func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			if d.IsDir() {
-				return nil
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(work.Dir(), p)
-			got[filepath.ToSlash(rel)] = b
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		got := testgit.WorkingFiles(t, work.Dir())
 		if diff := cmp.Diff(sortedKeys(want), sortedKeys(got)); diff != "" {
 			t.Errorf("%s: working files differ from HEAD (-want +got):\n%s", step, diff)
 		}

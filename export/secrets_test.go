@@ -6,9 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,26 +117,12 @@ func assertNoSecrets(t *testing.T, rp *repo.Repo, needles []string, texts map[st
 	if rp.Bare() {
 		return
 	}
-	err := filepath.WalkDir(rp.Dir(), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			if d != nil && d.IsDir() && d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
+	for p, b := range testgit.WorkingFiles(t, rp.Dir()) {
 		for _, n := range needles {
-			if bytes.Contains(b, []byte(n)) {
+			if strings.Contains(b, n) {
 				t.Errorf("working file %s contains the secret %.12s…", p, n)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

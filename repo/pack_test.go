@@ -128,7 +128,7 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 				if got := gitStatus(t, dir); got != "" {
 					t.Errorf("git status --porcelain:\n%s", got)
 				}
-				if diff := cmp.Diff(files, diskFiles(t, dir)); diff != "" {
+				if diff := cmp.Diff(files, testgit.WorkingFiles(t, dir)); diff != "" {
 					t.Errorf("working files (-want +got):\n%s", diff)
 				}
 			}
@@ -186,7 +186,7 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 			// A clone reads the packs as any Git repository's.
 			clone := filepath.Join(t.TempDir(), "clone")
 			testgit.Run(t, t.TempDir(), "clone", "-q", "--no-local", dir, clone)
-			if diff := cmp.Diff(files, diskFiles(t, clone)); diff != "" {
+			if diff := cmp.Diff(files, testgit.WorkingFiles(t, clone)); diff != "" {
 				t.Errorf("cloned files (-want +got):\n%s", diff)
 			}
 		})

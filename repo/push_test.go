@@ -48,7 +48,7 @@ func TestPushToBareFileRemote(t *testing.T) {
 	testgit.FsckStrict(t, remote)
 	clone := filepath.Join(t.TempDir(), "clone")
 	testgit.Run(t, filepath.Dir(clone), "clone", "-q", remote, clone)
-	if diff := cmp.Diff(map[string]string{"envs/e/f.json": "{}"}, diskFiles(t, clone)); diff != "" {
+	if diff := cmp.Diff(map[string]string{"envs/e/f.json": "{}"}, testgit.WorkingFiles(t, clone)); diff != "" {
 		t.Errorf("git clone of the remote (-want +got):\n%s", diff)
 	}
 
@@ -122,7 +122,7 @@ func TestPushRebuildsOnMovedRemote(t *testing.T) {
 	if got := gitStatus(t, dir); got != "" {
 		t.Errorf("local git status:\n%s", got)
 	}
-	if diff := cmp.Diff(want, diskFiles(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, testgit.WorkingFiles(t, dir)); diff != "" {
 		t.Errorf("local files (-want +got):\n%s", diff)
 	}
 	testgit.FsckStrict(t, remote)

@@ -71,7 +71,7 @@ func TestUnpushedRebuilder(t *testing.T) {
 	if got := gitStatus(t, dir); got != "" {
 		t.Errorf("git status after the rebuild:\n%s", got)
 	}
-	if diff := cmp.Diff(want, diskFiles(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, testgit.WorkingFiles(t, dir)); diff != "" {
 		t.Errorf("working files (-want +got):\n%s", diff)
 	}
 	msg := testgit.Run(t, remote, "log", "-1", "--format=%B", "main")

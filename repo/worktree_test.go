@@ -17,31 +17,6 @@ func gitStatus(t *testing.T, dir string) string {
 	return testgit.Run(t, dir, "status", "--porcelain", "--untracked-files=all")
 }
 
-// diskFiles lists the working files (outside .git) with their contents.
-func diskFiles(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 func TestWorktreeFollowsCommits(t *testing.T) {
 	dir := t.TempDir()
 	r := openRepo(t, dir, OpenOptions{})
@@ -76,7 +51,7 @@ func TestWorktreeFollowsCommits(t *testing.T) {
 			if got := gitStatus(t, dir); got != "" {
 				t.Errorf("git status --porcelain:\n%s", got)
 			}
-			if diff := cmp.Diff(st.want, diskFiles(t, dir)); diff != "" {
+			if diff := cmp.Diff(st.want, testgit.WorkingFiles(t, dir)); diff != "" {
 				t.Errorf("working files (-want +got):\n%s", diff)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "envs", "e1", "f2")); !errors.Is(err, os.ErrNotExist) && st.replace != nil {
@@ -191,7 +166,7 @@ func TestWorktreeOtherBranchCheckedOut(t *testing.T) {
 	if _, err := b.Commit(ctx, commitOpts("main only")); err != nil {
 		t.Fatal(err)
 	}
-	if got := diskFiles(t, dir); len(got) != 0 {
+	if got := testgit.WorkingFiles(t, dir); len(got) != 0 {
 		t.Errorf("worktree of another branch got files: %v", got)
 	}
 	if got := testgit.Run(t, dir, "ls-tree", "-r", "--name-only", "main"); got != "f.json\n" {

@@ -115,7 +115,7 @@ func TestWorktreeWritesAroundExistingEntries(t *testing.T) {
 	if got := gitStatus(t, dir); got != "" {
 		t.Errorf("git status --porcelain:\n%s", got)
 	}
-	if diff := cmp.Diff(want, diskFiles(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, testgit.WorkingFiles(t, dir)); diff != "" {
 		t.Errorf("working files (-want +got):\n%s", diff)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "old")); !os.IsNotExist(err) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -76,4 +77,36 @@ func FsckStrict(tb testing.TB, dir string) {
 	if err != nil || strings.TrimSpace(out) != "" {
 		tb.Errorf("git fsck --strict in %s: %v\n%s", dir, err, out)
 	}
+}
+
+// WorkingFiles reads the working files of the repository in dir (every
+// file outside .git), by slash-separated path relative to dir.
+func WorkingFiles(tb testing.TB, dir string) map[string]string {
+	tb.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if d.Name() == ".git" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		out[filepath.ToSlash(rel)] = string(b)
+		return nil
+	})
+	if err != nil {
+		tb.Fatalf("read the working files of %s: %v", dir, err)
+	}
+	return out
 }

@@ -27,6 +27,15 @@ func TestRunIsolatedFromMachineConfig(t *testing.T) {
 		t.Errorf("commit identity %q, want %q", got, want)
 	}
 	FsckStrict(t, dir)
+	if err := os.MkdirAll(filepath.Join(dir, "envs", "e"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "envs", "e", "f.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := WorkingFiles(t, dir); len(got) != 1 || got["envs/e/f.json"] != "{}" {
+		t.Errorf("working files %q, want envs/e/f.json alone (nothing from .git)", got)
+	}
 }
 
 // TestTryNamesTheCommand: a failing command's error names it, its
