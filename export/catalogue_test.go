@@ -25,6 +25,7 @@ import (
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -323,8 +324,8 @@ func TestCredentialCatalogue(t *testing.T) {
 		found[s.Flow] = append(found[s.Flow], foundSecret{s.Path, s.Kind})
 	}
 	ctx := context.Background()
-	tip := head(t, rp, "main")
-	files := treeFiles(t, rp, tip)
+	tip := testrepo.Head(t, rp, "main")
+	files := testrepo.TreeFiles(t, rp, tip)
 	for _, r := range rows {
 		t.Run(r.place.name+"/"+r.shape.name, func(t *testing.T) {
 			want := []foundSecret{{r.path, string(r.shape.kind)}}
@@ -332,7 +333,7 @@ func TestCredentialCatalogue(t *testing.T) {
 			if len(got) != 1 || got[0] != want[0] {
 				t.Errorf("findings %v, want %v", got, want)
 			}
-			ff := flowFiles(files, r.flow.Environment, r.flow.Name)
+			ff := testrepo.FlowFiles(files, r.flow.Environment, r.flow.Name)
 			if !strings.Contains(string(ff[r.place.file]), secrets.Placeholder(r.path)) {
 				t.Errorf("%s lacks the placeholder %s:\n%s", r.place.file, secrets.Placeholder(r.path), ff[r.place.file])
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/testcorpus"
+	"github.com/flowsync/flowsync/internal/testrepo"
 )
 
 // corpusEnv is the environment the corpus flows are loaded into.
@@ -131,7 +132,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 		t.Errorf("%d flows added, want %d", len(res.Added), len(rows))
 	}
 	ctx := context.Background()
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 	tr, err := rp.ReadTree(ctx, tip)
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +149,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 		}
 		t.Run(file, func(t *testing.T) {
 			key := model.Key{Env: corpusEnv, Flow: src.Name}
-			fdir := strings.TrimSuffix(flowDirOf(corpusEnv, src.Name), "/")
+			fdir := strings.TrimSuffix(testrepo.FlowDir(corpusEnv, src.Name), "/")
 			paths, err := tr.Files(fdir)
 			if err != nil {
 				t.Fatal(err)

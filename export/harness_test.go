@@ -184,15 +184,6 @@ func mustExport(t *testing.T, src export.Source, rp *repo.Repo, opts export.Opti
 	return res
 }
 
-func head(t *testing.T, rp *repo.Repo, branch string) plumbing.Hash {
-	t.Helper()
-	h, err := rp.Head(context.Background(), branch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 func treeHash(t *testing.T, rp *repo.Repo, commit plumbing.Hash) plumbing.Hash {
 	t.Helper()
 	tr, err := rp.ReadTree(context.Background(), commit)
@@ -200,29 +191,6 @@ func treeHash(t *testing.T, rp *repo.Repo, commit plumbing.Hash) plumbing.Hash {
 		t.Fatal(err)
 	}
 	return tr.Hash()
-}
-
-// treeFiles reads every file of commit: path → content.
-func treeFiles(t *testing.T, rp *repo.Repo, commit plumbing.Hash) map[string][]byte {
-	t.Helper()
-	ctx := context.Background()
-	tr, err := rp.ReadTree(ctx, commit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	err = tr.Walk("", func(p string, h plumbing.Hash) error {
-		b, err := rp.ReadBlob(ctx, h)
-		if err != nil {
-			return err
-		}
-		files[p] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
 }
 
 // blobHashes reads every file of commit: path → blob hash.
@@ -235,23 +203,6 @@ func blobHashes(t *testing.T, rp *repo.Repo, commit plumbing.Hash) map[string]pl
 	out := map[string]plumbing.Hash{}
 	if err := tr.Walk("", func(p string, h plumbing.Hash) error { out[p] = h; return nil }); err != nil {
 		t.Fatal(err)
-	}
-	return out
-}
-
-// flowDirOf is the tree directory of a flow.
-func flowDirOf(env api.EnvName, flow api.FlowName) string {
-	return "environments/" + string(env) + "/flows/" + strings.ToLower(string(flow)) + "/"
-}
-
-// flowFiles picks a flow's files out of a tree: file name → content.
-func flowFiles(files map[string][]byte, env api.EnvName, flow api.FlowName) map[string][]byte {
-	dir := flowDirOf(env, flow)
-	out := map[string][]byte{}
-	for p, b := range files {
-		if strings.HasPrefix(p, dir) {
-			out[strings.TrimPrefix(p, dir)] = b
-		}
 	}
 	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -156,7 +157,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rr.Close()
-	if got, want := subtree(t, rr, final, seed.DemoEnvDefault), subtree(t, first, head(t, first, "main"), seed.DemoEnvDefault); got != want {
+	if got, want := subtree(t, rr, final, seed.DemoEnvDefault), subtree(t, first, testrepo.Head(t, first, "main"), seed.DemoEnvDefault); got != want {
 		t.Errorf("default environment on the remote %s, exported %s", got, want)
 	}
 	for _, j := range jobs {
@@ -164,7 +165,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 		if got := subtree(t, rr, final, j.env); got != exported || got.IsZero() {
 			t.Errorf("%s on the remote %s, exported %s", j.env, got, exported)
 		}
-		if got := head(t, j.rp, "main"); got != j.pr.Commit {
+		if got := testrepo.Head(t, j.rp, "main"); got != j.pr.Commit {
 			t.Errorf("exporter of %s: local main %s, pushed %s", j.env, got, j.pr.Commit)
 		}
 	}
@@ -189,7 +190,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	if st := testgit.Run(t, cloneDir, "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Errorf("the exporter's working clone is not clean after a rebuilt push:\n%s", st)
 	}
-	renamed, err := os.ReadFile(filepath.Join(cloneDir, filepath.FromSlash(flowDirOf(seed.DemoEnvProd, "94487233-1c15-44a9-ac8e-08b0eee84489")), "flow.json"))
+	renamed, err := os.ReadFile(filepath.Join(cloneDir, filepath.FromSlash(testrepo.FlowDir(seed.DemoEnvProd, "94487233-1c15-44a9-ac8e-08b0eee84489")), "flow.json"))
 	if err != nil || !strings.Contains(string(renamed), "Invoice approval (Prod, renamed)") {
 		t.Errorf("the clone's working files lack the other exporter's change: %v\n%s", err, renamed)
 	}

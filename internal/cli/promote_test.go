@@ -22,6 +22,7 @@ import (
 // the Flow, PowerApps and Graph hosts alike; fast limits).
 type promoteEmu struct {
 	t    *testing.T
+	emu  *testemu.Emu
 	inst *embedded.Instance
 	env  map[string]string
 }
@@ -43,7 +44,7 @@ func newPromoteEmu(t *testing.T, o testemu.Options, extra map[string]string) *pr
 	for k, v := range extra {
 		env[k] = v
 	}
-	return &promoteEmu{t: t, inst: e.Inst, env: env}
+	return &promoteEmu{t: t, emu: e, inst: e.Inst, env: env}
 }
 
 // setFaults installs the fault rules of spec in the emulator; "" leaves
