@@ -1,8 +1,6 @@
 package diff
 
 import (
-	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -10,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/canon"
@@ -31,14 +28,7 @@ func corpusDocs(t *testing.T) map[string]json.RawMessage {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.HasPrefix(b, []byte{0xFF, 0xFE}) { // UTF-16 LE exports
-			units := make([]uint16, (len(b)-2)/2)
-			for i := range units {
-				units[i] = binary.LittleEndian.Uint16(b[2+2*i:])
-			}
-			b = []byte(string(utf16.Decode(units)))
-		}
-		c, err := canon.Canonicalize(b)
+		c, err := canon.Canonicalize(testcorpus.Text(t, b))
 		if err != nil {
 			t.Fatalf("%s: %v", n, err)
 		}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgolden"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -103,23 +103,7 @@ func TestRenderGolden(t *testing.T) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./diff/ -update to write it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got; go test ./diff/ -update rewrites it):\n%s", name, diff)
-	}
+	testgolden.Check(t, filepath.Join(goldenDir, name), got, *update)
 }
 
 func TestRenderJSONShape(t *testing.T) {

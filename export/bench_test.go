@@ -33,6 +33,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/testcorpus"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -382,8 +383,8 @@ func benchSetup(b *testing.B) (*benchSource, string) {
 	}
 	label := "demo"
 	var bases []benchBase
-	if dir := os.Getenv("FLOWSYNC_CORPUS"); dir != "" {
-		label, bases = "corpus", benchCorpusBases(b, dir)
+	if os.Getenv(testcorpus.EnvVar) != "" {
+		label, bases = "corpus", benchCorpusBases(b, testcorpus.Dir(b))
 	} else {
 		bases = benchDemoBases(b)
 	}
@@ -819,11 +820,7 @@ func TestBenchSynthSource(t *testing.T) {
 	}{
 		{"demo", func(t *testing.T) []benchBase { return benchDemoBases(t) }},
 		{"corpus", func(t *testing.T) []benchBase {
-			dir := os.Getenv("FLOWSYNC_CORPUS")
-			if dir == "" {
-				t.Skip("set FLOWSYNC_CORPUS to the corpus flows directory to derive flows from the corpus")
-			}
-			return benchCorpusBases(t, dir)
+			return benchCorpusBases(t, testcorpus.Dir(t))
 		}},
 	}
 	for _, tc := range cases {

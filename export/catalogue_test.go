@@ -24,6 +24,8 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -268,7 +270,7 @@ func TestCredentialCatalogue(t *testing.T) {
 		t.Fatal(err)
 	}
 	mint := func(scope string) string {
-		tok, err := e.inst.Server.MintToken(seed.DemoAdmin, strings.TrimSuffix(scope, ".default"))
+		tok, err := e.Inst.Server.MintToken(seed.DemoAdmin, strings.TrimSuffix(scope, ".default"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,7 +280,7 @@ func TestCredentialCatalogue(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "backup")
 	args := func(output string, more ...string) []string {
 		return append([]string{
-			"--api-url", e.inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", output,
+			"--api-url", e.Inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", output,
 			"export", "--repo", dir, "--env", "Contoso Dev", "--scope", "admin",
 			"--author", "Export Test <export-test@example.invalid>", "--encrypt-to", id.Recipient().String(),
 		}, more...)
@@ -305,7 +307,7 @@ func TestCredentialCatalogue(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		rp.Close()
-		fsckStrict(t, dir)
+		testgit.FsckStrict(t, dir)
 	})
 	if n := commitCount(t, dir, "main"); n != 2 {
 		t.Errorf("%d commits, want 2 (export, reseal)", n)
@@ -322,8 +324,8 @@ func TestCredentialCatalogue(t *testing.T) {
 		found[s.Flow] = append(found[s.Flow], foundSecret{s.Path, s.Kind})
 	}
 	ctx := context.Background()
-	tip := head(t, rp, "main")
-	files := treeFiles(t, rp, tip)
+	tip := testrepo.Head(t, rp, "main")
+	files := testrepo.TreeFiles(t, rp, tip)
 	for _, r := range rows {
 		t.Run(r.place.name+"/"+r.shape.name, func(t *testing.T) {
 			want := []foundSecret{{r.path, string(r.shape.kind)}}
@@ -331,7 +333,7 @@ func TestCredentialCatalogue(t *testing.T) {
 			if len(got) != 1 || got[0] != want[0] {
 				t.Errorf("findings %v, want %v", got, want)
 			}
-			ff := flowFiles(files, r.flow.Environment, r.flow.Name)
+			ff := testrepo.FlowFiles(files, r.flow.Environment, r.flow.Name)
 			if !strings.Contains(string(ff[r.place.file]), secrets.Placeholder(r.path)) {
 				t.Errorf("%s lacks the placeholder %s:\n%s", r.place.file, secrets.Placeholder(r.path), ff[r.place.file])
 			}

@@ -19,43 +19,11 @@ import (
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/testcorpus"
+	"github.com/flowsync/flowsync/internal/testrepo"
 )
 
 // corpusEnv is the environment the corpus flows are loaded into.
 const corpusEnv = api.EnvName("7d6c5b4a-3928-4716-8a5b-4c3d2e1f0a9b")
-
-// corpusDir applies the corpus rule (package testcorpus).
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	return testcorpus.Dir(t)
-}
-
-// manifest reads MANIFEST.tsv: its header line and one map per row.
-func manifest(t *testing.T, dir string) (header []string, rows [][]string) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := csv.NewReader(bytes.NewReader(b))
-	r.Comma, r.LazyQuotes, r.FieldsPerRecord = '\t', true, -1
-	all, err := r.ReadAll()
-	if err != nil || len(all) < 2 {
-		t.Fatalf("MANIFEST.tsv: %v (%d lines)", err, len(all))
-	}
-	return all[0], all[1:]
-}
-
-func column(t *testing.T, header []string, name string) int {
-	t.Helper()
-	for i, h := range header {
-		if h == name {
-			return i
-		}
-	}
-	t.Fatalf("MANIFEST.tsv has no %s column", name)
-	return -1
-}
 
 // corpusFlowOfRow loads one manifest row on its own, through FromCorpus
 // with a one-row manifest in a temporary directory, to learn which flow
@@ -69,7 +37,7 @@ func corpusFlowOfRow(t *testing.T, dir string, header, row []string, fileCol int
 	_ = w.Write(header)
 	_ = w.Write(row)
 	w.Flush()
-	if err := os.WriteFile(filepath.Join(tmp, "MANIFEST.tsv"), b.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(tmp, testcorpus.Manifest), b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Symlink(filepath.Join(dir, row[fileCol]), filepath.Join(tmp, row[fileCol])); err != nil {
@@ -135,10 +103,10 @@ func refAPI(ref json.RawMessage) string {
 // manifest's, and no redacted value appears anywhere in the repository, the
 // commit messages or the run result.
 func TestCorpusRoundTrip(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testcorpus.Dir(t)
 	t.Parallel()
-	header, rows := manifest(t, dir)
-	fileCol, nameCol := column(t, header, "file"), column(t, header, "display_name")
+	header, rows := testcorpus.Table(t, dir)
+	fileCol, nameCol := testcorpus.Column(t, header, "file"), testcorpus.Column(t, header, "display_name")
 
 	snap, err := seed.FromCorpus(dir, corpusEnv, seed.Empty())
 	if err != nil {
@@ -164,7 +132,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 		t.Errorf("%d flows added, want %d", len(res.Added), len(rows))
 	}
 	ctx := context.Background()
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 	tr, err := rp.ReadTree(ctx, tip)
 	if err != nil {
 		t.Fatal(err)
@@ -181,7 +149,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 		}
 		t.Run(file, func(t *testing.T) {
 			key := model.Key{Env: corpusEnv, Flow: src.Name}
-			fdir := strings.TrimSuffix(flowDirOf(corpusEnv, src.Name), "/")
+			fdir := strings.TrimSuffix(testrepo.FlowDir(corpusEnv, src.Name), "/")
 			paths, err := tr.Files(fdir)
 			if err != nil {
 				t.Fatal(err)

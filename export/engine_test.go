@@ -20,6 +20,8 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -41,7 +43,7 @@ func TestDeterminism(t *testing.T) {
 	if !ra.Committed || !rb.Committed {
 		t.Fatalf("first exports committed %v, %v; want both", ra.Committed, rb.Committed)
 	}
-	ha, hb := head(t, a, "main"), head(t, b, "main")
+	ha, hb := testrepo.Head(t, a, "main"), testrepo.Head(t, b, "main")
 	if ta, tb := treeHash(t, a, ha), treeHash(t, b, hb); ta != tb {
 		t.Errorf("tree hashes differ: %s vs %s", ta, tb)
 	}
@@ -59,7 +61,7 @@ func TestDeterminism(t *testing.T) {
 	if again.Committed {
 		t.Errorf("second export of an unchanged state committed %s", again.Commit)
 	}
-	if got := head(t, a, "main"); got != ha {
+	if got := testrepo.Head(t, a, "main"); got != ha {
 		t.Errorf("branch moved from %s to %s without changes", ha, got)
 	}
 	if again.Commit != ha.String() {
@@ -87,32 +89,11 @@ func TestWorktreeAndBare(t *testing.T) {
 
 	checkWorktree := func(step string) {
 		t.Helper()
-		if st := git(t, work.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
+		if st := testgit.Run(t, work.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
 			t.Errorf("%s: git status is not clean:\n%s", step, st)
 		}
-		want := treeFiles(t, work, head(t, work, "main"))
-		got := map[string][]byte{}
-		err := filepath.WalkDir(work.Dir(), func(p string, d os.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			if d.IsDir() {
-				return nil
-			}
-			b, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			rel, _ := filepath.Rel(work.Dir(), p)
-			got[filepath.ToSlash(rel)] = b
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := testrepo.TreeFiles(t, work, testrepo.Head(t, work, "main"))
+		got := testgit.WorkingFiles(t, work.Dir())
 		if diff := cmp.Diff(sortedKeys(want), sortedKeys(got)); diff != "" {
 			t.Errorf("%s: working files differ from HEAD (-want +got):\n%s", step, diff)
 		}
@@ -136,7 +117,7 @@ func TestWorktreeAndBare(t *testing.T) {
 	checkWorktree("after a change and a removal")
 	mustExport(t, e.src, bare, o)
 
-	if hw, hb := head(t, work, "main"), head(t, bare, "main"); hw != hb {
+	if hw, hb := testrepo.Head(t, work, "main"), testrepo.Head(t, bare, "main"); hw != hb {
 		t.Errorf("working and bare repositories differ: %s vs %s", hw, hb)
 	}
 	if n := commitCount(t, bare.Dir(), "main"); n != 2 {
@@ -144,16 +125,16 @@ func TestWorktreeAndBare(t *testing.T) {
 	}
 
 	clone := filepath.Join(t.TempDir(), "clone")
-	git(t, t.TempDir(), "clone", "-q", bare.Dir(), clone)
-	t.Cleanup(func() { fsckStrict(t, clone) })
-	want := treeFiles(t, bare, head(t, bare, "main"))
+	testgit.Run(t, t.TempDir(), "clone", "-q", bare.Dir(), clone)
+	t.Cleanup(func() { testgit.FsckStrict(t, clone) })
+	want := testrepo.TreeFiles(t, bare, testrepo.Head(t, bare, "main"))
 	for p, b := range want {
 		got, err := os.ReadFile(filepath.Join(clone, filepath.FromSlash(p)))
 		if err != nil || string(got) != string(b) {
 			t.Errorf("clone: %s differs from the exported tree (%v)", p, err)
 		}
 	}
-	if st := git(t, clone, "status", "--porcelain"); st != "" {
+	if st := testgit.Run(t, clone, "status", "--porcelain"); st != "" {
 		t.Errorf("fresh clone is not clean:\n%s", st)
 	}
 }
@@ -231,21 +212,21 @@ func TestAddedChangedRemoved(t *testing.T) {
 		t.Errorf("commit message (-want +got):\n%s", diff)
 	}
 
-	files := treeFiles(t, rp, head(t, rp, "main"))
-	if f := flowFiles(files, seed.DemoEnvProd, prodWebhook); len(f) != 0 {
+	files := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
+	if f := testrepo.FlowFiles(files, seed.DemoEnvProd, prodWebhook); len(f) != 0 {
 		t.Errorf("removed flow still in the tree: %v", sortedKeys(f))
 	}
 	for _, f := range []api.FlowName{zeta, alpha} {
-		if got := len(flowFiles(files, seed.DemoEnvTest, f)); got != 4 {
+		if got := len(testrepo.FlowFiles(files, seed.DemoEnvTest, f)); got != 4 {
 			t.Errorf("added flow %s has %d files, want 4", f, got)
 		}
 	}
-	hist := strings.Fields(git(t, rp.Dir(), "log", "--format=%H", "--", flowDirOf(seed.DemoEnvProd, prodWebhook)))
+	hist := strings.Fields(testgit.Run(t, rp.Dir(), "log", "--format=%H", "--", testrepo.FlowDir(seed.DemoEnvProd, prodWebhook)))
 	if len(hist) != 2 || hist[1] != firstCommit {
 		t.Errorf("history of the removed flow = %v, want [removal, %s]", hist, firstCommit)
 	}
 	var meta model.Meta
-	if err := json.Unmarshal(files[flowDirOf(seed.DemoEnvProd, prodInvoice)+"flow.json"], &meta); err != nil || meta.DisplayName != "Invoice approval (v2)" {
+	if err := json.Unmarshal(files[testrepo.FlowDir(seed.DemoEnvProd, prodInvoice)+"flow.json"], &meta); err != nil || meta.DisplayName != "Invoice approval (v2)" {
 		t.Errorf("renamed flow.json: %+v, %v", meta, err)
 	}
 	readme := string(files["environments/"+string(seed.DemoEnvTest)+"/README.md"])
@@ -258,7 +239,7 @@ func TestAddedChangedRemoved(t *testing.T) {
 	// A given subject replaces the generated one (on one line); the body
 	// still lists the changes.
 	e.advance(time.Minute)
-	if _, err := e.newClient(seed.DemoPriya, 0).UpdateFlow(context.Background(), seed.DemoEnvTest, zeta, api.FlowProperties{DisplayName: "Zeta: nightly cleanup (v2)"}); err != nil {
+	if _, err := e.ClientWithAttempts(seed.DemoPriya, 0).UpdateFlow(context.Background(), seed.DemoEnvTest, zeta, api.FlowProperties{DisplayName: "Zeta: nightly cleanup (v2)"}); err != nil {
 		t.Fatal(err)
 	}
 	withSubject := o
@@ -280,19 +261,19 @@ func TestShrinkGuard(t *testing.T) {
 	rp := newRepo(t, false)
 	o := exportOpts(seed.DemoEnvDev, seed.DemoEnvProd)
 	mustExport(t, e.src, rp, o)
-	before := head(t, rp, "main")
+	before := testrepo.Head(t, rp, "main")
 
 	refuse := func(step string) {
 		t.Helper()
-		tip := head(t, rp, "main")
+		tip := testrepo.Head(t, rp, "main")
 		res, err := runExport(t, e.src, rp, o)
 		if !errors.Is(err, export.ErrShrink) {
 			t.Fatalf("%s: export = %v, %v; want ErrShrink", step, res, err)
 		}
-		if got := head(t, rp, "main"); got != tip {
+		if got := testrepo.Head(t, rp, "main"); got != tip {
 			t.Errorf("%s: branch moved to %s after a refused export", step, got)
 		}
-		if st := git(t, rp.Dir(), "status", "--porcelain"); st != "" {
+		if st := testgit.Run(t, rp.Dir(), "status", "--porcelain"); st != "" {
 			t.Errorf("%s: working tree changed:\n%s", step, st)
 		}
 	}
@@ -309,7 +290,7 @@ func TestShrinkGuard(t *testing.T) {
 	// Prod changes too: the refusal must hold back every environment.
 	e.rename(snap, seed.DemoEnvProd, "94487233-1c15-44a9-ac8e-08b0eee84489", "Invoice approval (Prod)")
 	refuse("Dev shrank from 14 to 6")
-	if head(t, rp, "main") != before {
+	if testrepo.Head(t, rp, "main") != before {
 		t.Fatal("branch moved")
 	}
 
@@ -353,7 +334,7 @@ func TestShrinkGuard(t *testing.T) {
 	if !res.Committed || len(res.Removed) != 1 || res.Removed[0].Flow != prod[2] {
 		t.Fatalf("zero with AllowShrink: committed %v, removed %v", res.Committed, res.Removed)
 	}
-	files := treeFiles(t, rp, head(t, rp, "main"))
+	files := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 	for p := range files {
 		if strings.HasPrefix(p, "environments/"+string(seed.DemoEnvProd)+"/flows/") {
 			t.Errorf("Prod still holds %s", p)
@@ -386,9 +367,9 @@ func TestIncludeDeleted(t *testing.T) {
 	o := exportOpts(seed.DemoEnvDev)
 
 	mustExport(t, withDeleted, rp, o)
-	files := treeFiles(t, rp, head(t, rp, "main"))
+	files := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 	var m model.Meta
-	deletedDir := flowDirOf(seed.DemoEnvDev, seed.DemoFlowDeleted)
+	deletedDir := testrepo.FlowDir(seed.DemoEnvDev, seed.DemoFlowDeleted)
 	if err := json.Unmarshal(files[deletedDir+"flow.json"], &m); err != nil {
 		t.Fatalf("flow.json of the seed's soft-deleted flow: %v", err)
 	}
@@ -398,8 +379,8 @@ func TestIncludeDeleted(t *testing.T) {
 
 	// Delete a flow that the backup holds in full.
 	victim := seed.DemoFlowInvoiceApproval
-	dir := flowDirOf(seed.DemoEnvDev, victim)
-	before := blobHashes(t, rp, head(t, rp, "main"))
+	dir := testrepo.FlowDir(seed.DemoEnvDev, victim)
+	before := blobHashes(t, rp, testrepo.Head(t, rp, "main"))
 	var prevMeta model.Meta
 	if err := json.Unmarshal(files[dir+"flow.json"], &prevMeta); err != nil {
 		t.Fatal(err)
@@ -412,13 +393,13 @@ func TestIncludeDeleted(t *testing.T) {
 	if len(res.Changed) != 1 || res.Changed[0].Flow != victim {
 		t.Errorf("Changed = %v, want the deleted flow", res.Changed)
 	}
-	after := blobHashes(t, rp, head(t, rp, "main"))
+	after := blobHashes(t, rp, testrepo.Head(t, rp, "main"))
 	for _, f := range []string{"definition.json", "connections.json", "permissions.json"} {
 		if before[dir+f].IsZero() || after[dir+f] != before[dir+f] {
 			t.Errorf("%s of the deleted flow: %s before, %s after; want it kept", f, before[dir+f], after[dir+f])
 		}
 	}
-	files = treeFiles(t, rp, head(t, rp, "main"))
+	files = testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 	var gotMeta model.Meta
 	if err := json.Unmarshal(files[dir+"flow.json"], &gotMeta); err != nil {
 		t.Fatal(err)
@@ -536,7 +517,7 @@ func TestUserScope(t *testing.T) {
 	e := startEmu(t, snap, emuOptions{})
 	admin := newRepo(t, true)
 	mustExport(t, e.src, admin, exportOpts(seed.DemoEnvDev))
-	af := treeFiles(t, admin, head(t, admin, "main"))
+	af := testrepo.TreeFiles(t, admin, testrepo.Head(t, admin, "main"))
 
 	solutionFlows := 0
 	for _, maker := range []api.PrincipalID{seed.DemoPriya, seed.DemoMarcus, seed.DemoSofia} {
@@ -566,7 +547,7 @@ func TestUserScope(t *testing.T) {
 		}
 
 		user := newRepo(t, false)
-		res := mustExport(t, export.ClientSource{Client: e.newClient(maker, 0)}, user, exportOpts(seed.DemoEnvDev))
+		res := mustExport(t, export.ClientSource{Client: e.ClientWithAttempts(maker, 0)}, user, exportOpts(seed.DemoEnvDev))
 		got := map[api.FlowName]bool{}
 		for _, r := range res.Added {
 			got[r.Flow] = true
@@ -574,9 +555,9 @@ func TestUserScope(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("%s: flows exported in user scope (-editable +exported):\n%s", maker, diff)
 		}
-		uf := treeFiles(t, user, head(t, user, "main"))
+		uf := testrepo.TreeFiles(t, user, testrepo.Head(t, user, "main"))
 		for name := range got {
-			if diff := cmp.Diff(flowFiles(af, seed.DemoEnvDev, name), flowFiles(uf, seed.DemoEnvDev, name)); diff != "" {
+			if diff := cmp.Diff(testrepo.FlowFiles(af, seed.DemoEnvDev, name), testrepo.FlowFiles(uf, seed.DemoEnvDev, name)); diff != "" {
 				t.Errorf("%s: flow %s differs between admin and user scope (-admin +user):\n%s", maker, name, diff)
 			}
 		}
@@ -626,7 +607,7 @@ func TestHostileNames(t *testing.T) {
 	if !res.Committed || len(res.Added) != 5 {
 		t.Fatalf("committed %v, added %v", res.Committed, res.Added)
 	}
-	files := treeFiles(t, rp, head(t, rp, "main"))
+	files := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 	for p := range files {
 		if err := repo.ValidatePath(p); err != nil || !strings.HasPrefix(p, "environments/"+string(seed.DemoEnvProd)+"/") && p != "flowsync.json" {
 			t.Errorf("path %q: %v", p, err)
@@ -635,8 +616,8 @@ func TestHostileNames(t *testing.T) {
 			t.Errorf("path %q comes from a bad or non-canonical name", p)
 		}
 	}
-	if len(flowFiles(files, seed.DemoEnvProd, upper)) != 4 {
-		t.Errorf("the upper-case flow is not stored under %s", flowDirOf(seed.DemoEnvProd, upper))
+	if len(testrepo.FlowFiles(files, seed.DemoEnvProd, upper)) != 4 {
+		t.Errorf("the upper-case flow is not stored under %s", testrepo.FlowDir(seed.DemoEnvProd, upper))
 	}
 	msg := commitMessage(t, rp.Dir(), res.Commit)
 	if !strings.Contains(msg, "\n- Line one\\nLine two | `code` [link](http://example.invalid) <b> (") {
@@ -649,7 +630,7 @@ func TestHostileNames(t *testing.T) {
 	if strings.Contains(readme, "Line one\nLine two") || strings.Contains(readme, "| `code`") {
 		t.Errorf("the index does not escape display names:\n%s", readme)
 	}
-	if st := git(t, rp.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
+	if st := testgit.Run(t, rp.Dir(), "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Errorf("working tree not clean:\n%s", st)
 	}
 }
@@ -678,7 +659,7 @@ func TestCancelCommitsNothing(t *testing.T) {
 	rp := newRepo(t, false)
 	o := exportOpts(seed.DemoEnvDev)
 	mustExport(t, e.src, rp, o)
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -694,10 +675,10 @@ func TestCancelCommitsNothing(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %+v, %v; want context.Canceled", res, err)
 	}
-	if got := head(t, rp, "main"); got != tip {
+	if got := testrepo.Head(t, rp, "main"); got != tip {
 		t.Errorf("a cancelled export moved the branch to %s", got)
 	}
-	if st := git(t, rp.Dir(), "status", "--porcelain"); st != "" {
+	if st := testgit.Run(t, rp.Dir(), "status", "--porcelain"); st != "" {
 		t.Errorf("a cancelled export changed the working tree:\n%s", st)
 	}
 }
@@ -712,9 +693,9 @@ func TestWorktreeLocalChanges(t *testing.T) {
 	rp := newRepo(t, false)
 	o := exportOpts(seed.DemoEnvDev)
 	mustExport(t, e.src, rp, o)
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 
-	edited := filepath.Join(rp.Dir(), filepath.FromSlash(flowDirOf(seed.DemoEnvDev, seed.DemoFlowChild)), "flow.json")
+	edited := filepath.Join(rp.Dir(), filepath.FromSlash(testrepo.FlowDir(seed.DemoEnvDev, seed.DemoFlowChild)), "flow.json")
 	if err := os.WriteFile(edited, []byte("{\"edited\": \"by hand\"}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -723,7 +704,7 @@ func TestWorktreeLocalChanges(t *testing.T) {
 	if !errors.Is(err, repo.ErrWorktreeConflict) {
 		t.Fatalf("export over a local edit = %+v, %v; want ErrWorktreeConflict", res, err)
 	}
-	if got := head(t, rp, "main"); got != tip {
+	if got := testrepo.Head(t, rp, "main"); got != tip {
 		t.Errorf("branch moved to %s", got)
 	}
 	if b, _ := os.ReadFile(edited); !strings.Contains(string(b), "by hand") {
@@ -794,7 +775,7 @@ func TestCancelLargeExportLeavesNoPack(t *testing.T) {
 	if err != nil || len(loose) != 0 {
 		t.Errorf("loose objects left: %v (%v)", loose, err)
 	}
-	if got := head(t, rp, "main"); !got.IsZero() {
+	if got := testrepo.Head(t, rp, "main"); !got.IsZero() {
 		t.Errorf("a cancelled export created the branch at %s", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testrepo"
 )
 
 // faultStatus is GET /_emulator/faults.
@@ -37,13 +38,13 @@ func TestFaultsDoNotChangeTheTree(t *testing.T) {
 
 	// The count-limited rules come first, so that every kind surely fires
 	// on flow reads; the probabilistic storm follows.
-	e.setFaults("seed=7,reset:count=2:path=/flows/,truncate:count=2:path=/flows/," +
+	e.SetFaults("seed=7,reset:count=2:path=/flows/,truncate:count=2:path=/flows/," +
 		"429:p=0.2:retry-after=1,5xx:p=0.1,reset:p=0.05,truncate:p=0.05")
 	faulty := newRepo(t, true)
 	got := mustExport(t, e.src, faulty, exportOpts())
 
 	var st faultStatus
-	e.control(http.MethodGet, "/_emulator/faults", &st)
+	e.Control(http.MethodGet, "/_emulator/faults", &st)
 	fired := map[string]int{}
 	for _, r := range st.Rules {
 		fired[r.Kind] += r.Fired
@@ -58,9 +59,9 @@ func TestFaultsDoNotChangeTheTree(t *testing.T) {
 	if len(got.Failed) != 0 {
 		t.Fatalf("flows failed under faults: %+v", got.Failed)
 	}
-	if a, b := treeHash(t, clean, head(t, clean, "main")), treeHash(t, faulty, head(t, faulty, "main")); a != b {
+	if a, b := treeHash(t, clean, testrepo.Head(t, clean, "main")), treeHash(t, faulty, testrepo.Head(t, faulty, "main")); a != b {
 		t.Errorf("tree under faults %s, fault-free %s", b, a)
-		diffTrees(t, treeFiles(t, clean, head(t, clean, "main")), treeFiles(t, faulty, head(t, faulty, "main")))
+		diffTrees(t, testrepo.TreeFiles(t, clean, testrepo.Head(t, clean, "main")), testrepo.TreeFiles(t, faulty, testrepo.Head(t, faulty, "main")))
 	}
 	if got.Commit != want.Commit {
 		t.Errorf("commit under faults %s, fault-free %s", got.Commit, want.Commit)
@@ -104,12 +105,12 @@ func TestPersistentFailureKeepsPrevious(t *testing.T) {
 	rp := newRepo(t, false)
 	o := exportOpts(seed.DemoEnvDev)
 	mustExport(t, e.src, rp, o)
-	before := treeFiles(t, rp, head(t, rp, "main"))
+	before := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 
 	broken := seed.DemoFlowInvoiceApproval
 	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
 	fresh := e.createFlow(seed.DemoEnvDev, seed.DemoPriya, "New and unreadable")
-	e.setFaults("seed=1,5xx:path=" + string(broken) + ",5xx:path=" + string(fresh))
+	e.SetFaults("seed=1,5xx:path=" + string(broken) + ",5xx:path=" + string(fresh))
 
 	res, err := runExport(t, e.src, rp, o)
 	if err != nil {
@@ -144,11 +145,11 @@ func TestPersistentFailureKeepsPrevious(t *testing.T) {
 		t.Errorf("environment counts %+v", er)
 	}
 
-	after := treeFiles(t, rp, head(t, rp, "main"))
-	if diff := cmp.Diff(flowFiles(before, seed.DemoEnvDev, broken), flowFiles(after, seed.DemoEnvDev, broken)); diff != "" {
+	after := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
+	if diff := cmp.Diff(testrepo.FlowFiles(before, seed.DemoEnvDev, broken), testrepo.FlowFiles(after, seed.DemoEnvDev, broken)); diff != "" {
 		t.Errorf("the unreadable flow's files changed (-before +after):\n%s", diff)
 	}
-	if len(flowFiles(after, seed.DemoEnvDev, fresh)) != 0 {
+	if len(testrepo.FlowFiles(after, seed.DemoEnvDev, fresh)) != 0 {
 		t.Error("the unreadable new flow has files")
 	}
 	readme := string(after["environments/"+string(seed.DemoEnvDev)+"/README.md"])
@@ -162,13 +163,13 @@ func TestPersistentFailureKeepsPrevious(t *testing.T) {
 
 	// Readable again: the kept flow is as a good read makes it; only the
 	// new flow arrives.
-	e.control(http.MethodDelete, "/_emulator/faults", nil)
+	e.Control(http.MethodDelete, "/_emulator/faults", nil)
 	res = mustExport(t, e.src, rp, o)
 	if res.Partial() || len(res.Changed) != 0 || len(res.Added) != 1 || res.Added[0].Flow != fresh {
 		t.Errorf("after recovery: failed %v, changed %v, added %v", res.Failed, res.Changed, res.Added)
 	}
 	if res.Committed {
-		got := treeFiles(t, rp, head(t, rp, "main"))
+		got := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 		for p, b := range got {
 			if !strings.Contains(p, string(fresh)) && !strings.HasSuffix(p, "README.md") && string(after[p]) != string(b) {
 				t.Errorf("recovery changed %s", p)
@@ -187,15 +188,15 @@ func TestListingFailureCommitsNothing(t *testing.T) {
 	rp := newRepo(t, false)
 	o := exportOpts(seed.DemoEnvDev, seed.DemoEnvProd)
 	mustExport(t, e.src, rp, o)
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 
 	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
-	e.setFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
+	e.SetFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
 	res, err := runExport(t, e.src, rp, o)
 	if err == nil || !strings.Contains(err.Error(), string(seed.DemoEnvProd)) {
 		t.Fatalf("export = %+v, %v; want an error naming %s", res, err, seed.DemoEnvProd)
 	}
-	if got := head(t, rp, "main"); got != tip {
+	if got := testrepo.Head(t, rp, "main"); got != tip {
 		t.Errorf("branch moved to %s", got)
 	}
 }

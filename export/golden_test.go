@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testrepo"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden from this run")
@@ -32,8 +33,8 @@ func TestGoldenTree(t *testing.T) {
 	src := export.ClientSource{Client: e.client, Admin: true, IncludeDeleted: true}
 	rp := newRepo(t, true)
 	res := mustExport(t, src, rp, exportOpts())
-	tip := head(t, rp, "main")
-	files := treeFiles(t, rp, tip)
+	tip := testrepo.Head(t, rp, "main")
+	files := testrepo.TreeFiles(t, rp, tip)
 	summary := fmt.Sprintf("tree %s\ncommit %s\n\n%s", treeHash(t, rp, tip), res.Commit, commitMessage(t, rp.GitDir(), res.Commit))
 
 	if *update {

@@ -18,6 +18,8 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/safetext"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 )
 
 // TestIncrementalRereadsDamagedFiles: --incremental reuses a stored
@@ -31,7 +33,7 @@ func TestIncrementalRereadsDamagedFiles(t *testing.T) {
 	rp := newRepo(t, false)
 	o := exportOpts(seed.DemoEnvDev)
 	mustExport(t, e.src, rp, o)
-	good := treeFiles(t, rp, head(t, rp, "main"))
+	good := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 
 	pretty := func(b []byte) []byte {
 		var v any
@@ -57,12 +59,12 @@ func TestIncrementalRereadsDamagedFiles(t *testing.T) {
 		{"not canonical", seed.DemoFlowSecrets, "definition.json", pretty},
 	}
 	for _, d := range damage {
-		p := flowDirOf(seed.DemoEnvDev, d.flow) + d.file
+		p := testrepo.FlowDir(seed.DemoEnvDev, d.flow) + d.file
 		if err := os.WriteFile(filepath.Join(rp.Dir(), filepath.FromSlash(p)), d.bad(good[p]), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	git(t, rp.Dir(), "commit", "-q", "-a", "-m", "hand edits")
+	testgit.Run(t, rp.Dir(), "commit", "-q", "-a", "-m", "hand edits")
 
 	oi := o
 	oi.Incremental = true
@@ -71,9 +73,9 @@ func TestIncrementalRereadsDamagedFiles(t *testing.T) {
 	if er.Read != len(damage) || er.Reused != er.Flows-len(damage) {
 		t.Errorf("read %d, reused %d of %d flows; want the %d damaged ones read again", er.Read, er.Reused, er.Flows, len(damage))
 	}
-	got := treeFiles(t, rp, head(t, rp, "main"))
+	got := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 	for _, d := range damage {
-		p := flowDirOf(seed.DemoEnvDev, d.flow) + d.file
+		p := testrepo.FlowDir(seed.DemoEnvDev, d.flow) + d.file
 		if string(got[p]) != string(good[p]) {
 			t.Errorf("%s (%s): not repaired:\n%s", d.name, p, got[p])
 		}
@@ -98,11 +100,11 @@ func TestPartialRunKeepsIndexRow(t *testing.T) {
 	rp := newRepo(t, true)
 	o := exportOpts(seed.DemoEnvDev)
 	mustExport(t, e.src, rp, o)
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 	readme := "environments/" + string(seed.DemoEnvDev) + "/README.md"
-	before := string(treeFiles(t, rp, tip)[readme])
+	before := string(testrepo.TreeFiles(t, rp, tip)[readme])
 
-	e.setFaults("seed=1,5xx:path=" + string(seed.DemoFlowInvoiceApproval))
+	e.SetFaults("seed=1,5xx:path=" + string(seed.DemoFlowInvoiceApproval))
 	for _, incremental := range []bool{false, true} {
 		oi := o
 		oi.Incremental = incremental
@@ -111,15 +113,15 @@ func TestPartialRunKeepsIndexRow(t *testing.T) {
 			t.Fatalf("incremental %v: failed %+v, want the invoice approval flow kept", incremental, res.Failed)
 		}
 		if res.Committed {
-			after := string(treeFiles(t, rp, head(t, rp, "main"))[readme])
+			after := string(testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))[readme])
 			t.Fatalf("incremental %v: a partial run with nothing new committed; README before:\n%s\nafter:\n%s", incremental, before, after)
 		}
 	}
-	e.control(http.MethodDelete, "/_emulator/faults", nil)
+	e.Control(http.MethodDelete, "/_emulator/faults", nil)
 	if res := mustExport(t, e.src, rp, o); res.Committed || res.Partial() {
 		t.Errorf("the good run after the partial ones: committed %v, failed %v", res.Committed, res.Failed)
 	}
-	if head(t, rp, "main") != tip {
+	if testrepo.Head(t, rp, "main") != tip {
 		t.Error("branch moved")
 	}
 }
@@ -147,10 +149,10 @@ func TestAllEnvsSkipsBrokenEnvironment(t *testing.T) {
 	if len(first.Skipped) != 1 || first.Skipped[0].Name != evil.Name || !first.Partial() {
 		t.Fatalf("skipped %+v, want the environment with the unusable name", first.Skipped)
 	}
-	before := treeFiles(t, rp, head(t, rp, "main"))
+	before := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 
 	e.rename(snap, seed.DemoEnvDev, seed.DemoFlowChild, "Child - Get manager (renamed)")
-	e.setFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
+	e.SetFaults("seed=3,5xx:path=" + string(seed.DemoEnvProd) + "/v2/flows")
 	res := mustExport(t, e.src, rp, o)
 	var skipped []api.EnvName
 	for _, s := range res.Skipped {
@@ -165,7 +167,7 @@ func TestAllEnvsSkipsBrokenEnvironment(t *testing.T) {
 	if !res.Committed || len(res.Changed) != 1 || res.Changed[0].Flow != seed.DemoFlowChild {
 		t.Errorf("the other environments were not committed: committed %v, changed %v", res.Committed, res.Changed)
 	}
-	after := treeFiles(t, rp, head(t, rp, "main"))
+	after := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 	prodDir := "environments/" + string(seed.DemoEnvProd) + "/"
 	for p, b := range before {
 		if strings.HasPrefix(p, prodDir) && string(after[p]) != string(b) {
@@ -188,11 +190,11 @@ func TestAllEnvsSkipsBrokenEnvironment(t *testing.T) {
 	}
 
 	// Named, the environment whose listing fails fails the run.
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 	if _, err := runExport(t, e.src, rp, exportOpts(seed.DemoEnvDev, seed.DemoEnvProd)); err == nil || !strings.Contains(err.Error(), string(seed.DemoEnvProd)) {
 		t.Errorf("named environment with a failing listing: %v; want an error naming it", err)
 	}
-	if head(t, rp, "main") != tip {
+	if testrepo.Head(t, rp, "main") != tip {
 		t.Error("branch moved")
 	}
 }
@@ -229,7 +231,7 @@ func TestResealRule(t *testing.T) {
 	}
 	sealedOf := func(t *testing.T, files map[string][]byte) ([]byte, secrets.Values) {
 		t.Helper()
-		b := files[flowDirOf(seed.DemoEnvDev, seed.DemoFlowSecrets)+"secrets.age"]
+		b := files[testrepo.FlowDir(seed.DemoEnvDev, seed.DemoFlowSecrets)+"secrets.age"]
 		if b == nil {
 			t.Fatal("no secrets.age")
 		}
@@ -248,7 +250,7 @@ func TestResealRule(t *testing.T) {
 		o := exportOpts(seed.DemoEnvDev)
 		o.Sealer = export.AgeSealer{id.Recipient()}
 		mustExport(t, e.src, rp, o)
-		oldSealed, _ := sealedOf(t, treeFiles(t, rp, head(t, rp, "main")))
+		oldSealed, _ := sealedOf(t, testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main")))
 		if r := mustExport(t, e.src, rp, o); r.Committed {
 			t.Fatalf("an unchanged flow was sealed again: commit %s", r.Commit)
 		}
@@ -269,11 +271,11 @@ func TestResealRule(t *testing.T) {
 				}
 			}
 		}
-		if err := e.inst.Server.Load(snap); err != nil {
+		if err := e.Inst.Server.Load(snap); err != nil {
 			t.Fatal(err)
 		}
 		mustExport(t, e.src, rp, o)
-		newSealed, values := sealedOf(t, treeFiles(t, rp, head(t, rp, "main")))
+		newSealed, values := sealedOf(t, testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main")))
 		if string(newSealed) == string(oldSealed) {
 			t.Fatal("secrets.age was kept although the redacted paths changed")
 		}
@@ -290,9 +292,9 @@ func TestResealRule(t *testing.T) {
 		o.Sealer = export.AgeSealer{id.Recipient()}
 		src := blankModified{e.src}
 		mustExport(t, src, rp, o)
-		oldSealed, _ := sealedOf(t, treeFiles(t, rp, head(t, rp, "main")))
+		oldSealed, _ := sealedOf(t, testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main")))
 		mustExport(t, src, rp, o)
-		newSealed, values := sealedOf(t, treeFiles(t, rp, head(t, rp, "main")))
+		newSealed, values := sealedOf(t, testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main")))
 		if string(newSealed) == string(oldSealed) {
 			t.Error("secrets.age was kept although neither side knows lastModifiedTime")
 		}

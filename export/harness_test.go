@@ -1,14 +1,10 @@
 package export_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,8 +17,8 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
-	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -38,10 +34,8 @@ func testAuthor() repo.Signature {
 
 // emu is a running emulator with a client signed in as the tenant's admin.
 type emu struct {
+	*testemu.Emu
 	t      *testing.T
-	inst   *embedded.Instance
-	clock  *emulator.ManualClock
-	hc     *http.Client // shared by every client of this emulator
 	client *client.Client
 	src    export.ClientSource
 }
@@ -57,89 +51,15 @@ type emuOptions struct {
 // clock, and returns an admin client whose waits return at once.
 func startEmu(t *testing.T, snap *emulator.Snapshot, o emuOptions) *emu {
 	t.Helper()
-	clock := emulator.NewManualClock(seed.DemoNow())
-	inst, err := embedded.Start(context.Background(), embedded.Options{
-		Snapshot: snap,
-		Emulator: emulator.Options{
-			Clock:    clock,
-			Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff},
-			Faults:   o.faults,
-			PageSize: o.pageSize,
-		},
+	te := testemu.Start(t, testemu.Options{
+		Snapshot:    snap,
+		Emulator:    emulator.Options{Faults: o.faults, PageSize: o.pageSize},
+		MaxAttempts: o.maxAttempts,
 	})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	// One transport for every client of this emulator, closed before it.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	admin, ok := embedded.AdminUser(snap)
-	if !ok {
-		t.Fatal("snapshot has no admin user")
-	}
-	e := &emu{t: t, inst: inst, clock: clock, hc: &http.Client{Transport: tr}}
-	e.client = e.newClient(admin.ID, o.maxAttempts)
+	e := &emu{Emu: te, t: t}
+	e.client = te.Client(te.Admin().ID)
 	e.src = export.ClientSource{Client: e.client, Admin: true}
 	return e
-}
-
-// newClient signs in as principal with a token of the right audience for
-// each host; retries and 429 waits do not wait real time.
-func (e *emu) newClient(principal api.PrincipalID, maxAttempts int) *client.Client {
-	e.t.Helper()
-	ep, err := client.EndpointsFor(client.Public)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c, err := client.New(client.Config{
-		Endpoints: ep.WithBaseURL(e.inst.URL),
-		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
-			return e.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
-		}),
-		HTTPClient:  e.hc,
-		MaxAttempts: maxAttempts,
-		Sleep:       func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
-}
-
-// control calls an emulator control path and decodes its JSON answer into out (when not nil).
-func (e *emu) control(method, path string, out any) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.inst.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		e.t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, buf.String())
-	}
-	if out != nil {
-		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-			e.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
-// setFaults replaces the emulator's fault rules.
-func (e *emu) setFaults(spec string) {
-	e.t.Helper()
-	if _, err := emulator.ParseFaults(spec); err != nil {
-		e.t.Fatal(err)
-	}
-	e.control(http.MethodPost, "/_emulator/faults?spec="+url.QueryEscape(spec), nil)
 }
 
 // requestEntry is one line of GET /_emulator/requests.
@@ -161,7 +81,7 @@ func (e *emu) requests(after uint64) []requestEntry {
 			Kind string `json:"kind"`
 		} `json:"value"`
 	}
-	e.control(http.MethodGet, "/_emulator/requests", &out)
+	e.Control(http.MethodGet, "/_emulator/requests", &out)
 	var reqs []requestEntry
 	for _, r := range out.Value {
 		if r.Kind == "api" && r.Seq > after {
@@ -177,80 +97,18 @@ func (e *emu) lastSeq() uint64 {
 	var out struct {
 		Value []requestEntry `json:"value"`
 	}
-	e.control(http.MethodGet, "/_emulator/requests?limit=1", &out)
+	e.Control(http.MethodGet, "/_emulator/requests?limit=1", &out)
 	if len(out.Value) == 0 {
 		return 0
 	}
 	return out.Value[0].Seq
 }
 
-// totalCalls sums the admitted calls of every identity (GET /_emulator/stats).
-func (e *emu) totalCalls() int {
-	e.t.Helper()
-	var out struct {
-		Identities map[string]emulator.Stats `json:"identities"`
-	}
-	e.control(http.MethodGet, "/_emulator/stats", &out)
-	n := 0
-	for _, s := range out.Identities {
-		n += s.Calls
-	}
-	return n
-}
-
 // advance moves the emulator clock, so that a change made next gets a new
 // lastModifiedTime.
-func (e *emu) advance(d time.Duration) { e.clock.Advance(d) }
+func (e *emu) advance(d time.Duration) { e.Clock.Advance(d) }
 
 // ---- Git ----
-
-// gitEnv isolates the git CLI from the machine: no system or global
-// configuration, a throwaway HOME, and no prompts.
-func gitEnv(t *testing.T) []string {
-	t.Helper()
-	home := t.TempDir()
-	env := make([]string, 0, len(os.Environ())+4)
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "GIT_") || strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_CONFIG_HOME=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, "GIT_CONFIG_NOSYSTEM=1", "HOME="+home, "XDG_CONFIG_HOME="+home, "GIT_TERMINAL_PROMPT=0")
-}
-
-// gitTry runs the git CLI in dir and returns stdout, or an error with stderr.
-func gitTry(t *testing.T, dir string, args ...string) (string, error) {
-	t.Helper()
-	cmd := exec.Command("git", append([]string{"-c", "user.name=Export Test", "-c", "user.email=export-test@example.invalid"}, args...)...)
-	cmd.Dir = dir
-	cmd.Env = gitEnv(t)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), fmt.Errorf("git %s (in %s): %v: %s", strings.Join(args, " "), dir, err, stderr.String())
-	}
-	return stdout.String(), nil
-}
-
-// git runs the git CLI in dir; a failure fails the test.
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := gitTry(t, dir, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// fsckStrict insists that git fsck --strict finds nothing wrong in dir.
-func fsckStrict(t *testing.T, dir string) {
-	t.Helper()
-	out, err := gitTry(t, dir, "fsck", "--strict", "--no-dangling", "--no-progress")
-	if err != nil || strings.TrimSpace(out) != "" {
-		t.Errorf("git fsck --strict in %s: %v\n%s", dir, err, out)
-	}
-}
 
 // newRepo opens (creates) a repository in a fresh directory; git fsck
 // --strict runs on it when the test ends, whatever the test did.
@@ -271,7 +129,7 @@ func openRepoAt(t *testing.T, dir string, bare bool) *repo.Repo {
 		if err := rp.Close(); err != nil {
 			t.Error(err)
 		}
-		fsckStrict(t, dir)
+		testgit.FsckStrict(t, dir)
 	})
 	return rp
 }
@@ -326,15 +184,6 @@ func mustExport(t *testing.T, src export.Source, rp *repo.Repo, opts export.Opti
 	return res
 }
 
-func head(t *testing.T, rp *repo.Repo, branch string) plumbing.Hash {
-	t.Helper()
-	h, err := rp.Head(context.Background(), branch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h
-}
-
 func treeHash(t *testing.T, rp *repo.Repo, commit plumbing.Hash) plumbing.Hash {
 	t.Helper()
 	tr, err := rp.ReadTree(context.Background(), commit)
@@ -342,29 +191,6 @@ func treeHash(t *testing.T, rp *repo.Repo, commit plumbing.Hash) plumbing.Hash {
 		t.Fatal(err)
 	}
 	return tr.Hash()
-}
-
-// treeFiles reads every file of commit: path → content.
-func treeFiles(t *testing.T, rp *repo.Repo, commit plumbing.Hash) map[string][]byte {
-	t.Helper()
-	ctx := context.Background()
-	tr, err := rp.ReadTree(ctx, commit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	files := map[string][]byte{}
-	err = tr.Walk("", func(p string, h plumbing.Hash) error {
-		b, err := rp.ReadBlob(ctx, h)
-		if err != nil {
-			return err
-		}
-		files[p] = b
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
 }
 
 // blobHashes reads every file of commit: path → blob hash.
@@ -381,27 +207,10 @@ func blobHashes(t *testing.T, rp *repo.Repo, commit plumbing.Hash) map[string]pl
 	return out
 }
 
-// flowDirOf is the tree directory of a flow.
-func flowDirOf(env api.EnvName, flow api.FlowName) string {
-	return "environments/" + string(env) + "/flows/" + strings.ToLower(string(flow)) + "/"
-}
-
-// flowFiles picks a flow's files out of a tree: file name → content.
-func flowFiles(files map[string][]byte, env api.EnvName, flow api.FlowName) map[string][]byte {
-	dir := flowDirOf(env, flow)
-	out := map[string][]byte{}
-	for p, b := range files {
-		if strings.HasPrefix(p, dir) {
-			out[strings.TrimPrefix(p, dir)] = b
-		}
-	}
-	return out
-}
-
 // commitCount counts the commits reachable from branch in dir (git CLI).
 func commitCount(t *testing.T, dir, branch string) int {
 	t.Helper()
-	out := strings.TrimSpace(git(t, dir, "rev-list", "--count", branch))
+	out := strings.TrimSpace(testgit.Run(t, dir, "rev-list", "--count", branch))
 	var n int
 	if _, err := fmt.Sscanf(out, "%d", &n); err != nil {
 		t.Fatalf("rev-list --count: %q", out)
@@ -412,7 +221,7 @@ func commitCount(t *testing.T, dir, branch string) int {
 // commitMessage is the full message of commit in dir (git CLI).
 func commitMessage(t *testing.T, dir string, commit string) string {
 	t.Helper()
-	return git(t, dir, "log", "-1", "--format=%B", commit)
+	return testgit.Run(t, dir, "log", "-1", "--format=%B", commit)
 }
 
 // demoFlows returns the demo seed's flows of env that the admin list shows
@@ -423,15 +232,6 @@ func demoFlows(snap *emulator.Snapshot, env api.EnvName) map[api.FlowName]emulat
 		if f.Environment == env && f.DeletedTime == nil {
 			out[f.Name] = f
 		}
-	}
-	return out
-}
-
-// refNames lists display names of refs, in order.
-func refNames(refs []export.FlowRef) []string {
-	out := make([]string, 0, len(refs))
-	for _, r := range refs {
-		out = append(out, r.DisplayName)
 	}
 	return out
 }
@@ -463,7 +263,7 @@ func flowOf(t *testing.T, snap *emulator.Snapshot, env api.EnvName, flow api.Flo
 // writes need an owner).
 func (e *emu) asCreator(snap *emulator.Snapshot, env api.EnvName, flow api.FlowName) *client.Client {
 	e.t.Helper()
-	return e.newClient(flowOf(e.t, snap, env, flow).Creator, 0)
+	return e.ClientWithAttempts(flowOf(e.t, snap, env, flow).Creator, 0)
 }
 
 // rename changes a flow's display name through the API, a minute later
@@ -523,7 +323,7 @@ const minimalDefinition = `{
 func (e *emu) createFlow(env api.EnvName, principal api.PrincipalID, displayName string) api.FlowName {
 	e.t.Helper()
 	e.advance(time.Minute)
-	f, err := e.newClient(principal, 0).CreateFlow(context.Background(), env, api.FlowProperties{
+	f, err := e.ClientWithAttempts(principal, 0).CreateFlow(context.Background(), env, api.FlowProperties{
 		DisplayName: displayName, State: api.StateStopped, Definition: json.RawMessage(minimalDefinition),
 		ConnectionReferences: map[string]api.ConnectionReference{},
 	})

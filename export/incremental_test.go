@@ -10,6 +10,7 @@ import (
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testrepo"
 )
 
 // TestIncremental: flows changed through the API (a rename, a definition
@@ -68,11 +69,11 @@ func TestIncremental(t *testing.T) {
 
 	full := newRepo(t, true)
 	mustExport(t, e.src, full, o)
-	if a, b := treeHash(t, rp, head(t, rp, "main")), treeHash(t, full, head(t, full, "main")); a != b {
+	if a, b := treeHash(t, rp, testrepo.Head(t, rp, "main")), treeHash(t, full, testrepo.Head(t, full, "main")); a != b {
 		t.Errorf("incremental tree %s, full export %s", a, b)
-		diffTrees(t, treeFiles(t, full, head(t, full, "main")), treeFiles(t, rp, head(t, rp, "main")))
+		diffTrees(t, testrepo.TreeFiles(t, full, testrepo.Head(t, full, "main")), testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main")))
 	}
-	perms := string(treeFiles(t, rp, head(t, rp, "main"))[flowDirOf(seed.DemoEnvTest, seed.DemoFlowAccountOnboard)+"permissions.json"])
+	perms := string(testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))[testrepo.FlowDir(seed.DemoEnvTest, seed.DemoFlowAccountOnboard)+"permissions.json"])
 	if !strings.Contains(perms, string(seed.DemoTomas)) {
 		t.Errorf("incremental export missed a permission change:\n%s", perms)
 	}
@@ -95,7 +96,7 @@ func TestIncrementalStateChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ...and suspended by the service (a state the API cannot set: load it).
-	state := e.inst.Server.Dump()
+	state := e.Inst.Server.Dump()
 	for i := range state.Flows {
 		f := &state.Flows[i]
 		if f.Environment == seed.DemoEnvDev && f.Name == seed.DemoFlowRequestLaptop {
@@ -113,7 +114,7 @@ func TestIncrementalStateChanges(t *testing.T) {
 			f.Extra["flowFailureAlertSubscribed"] = json.RawMessage(`true`)
 		}
 	}
-	if err := e.inst.Server.Load(state); err != nil {
+	if err := e.Inst.Server.Load(state); err != nil {
 		t.Fatal(err)
 	}
 
@@ -125,9 +126,9 @@ func TestIncrementalStateChanges(t *testing.T) {
 	}
 	full := newRepo(t, true)
 	mustExport(t, e.src, full, o)
-	if a, b := treeHash(t, rp, head(t, rp, "main")), treeHash(t, full, head(t, full, "main")); a != b {
+	if a, b := treeHash(t, rp, testrepo.Head(t, rp, "main")), treeHash(t, full, testrepo.Head(t, full, "main")); a != b {
 		t.Errorf("incremental tree %s, full export %s", a, b)
-		diffTrees(t, treeFiles(t, full, head(t, full, "main")), treeFiles(t, rp, head(t, rp, "main")))
+		diffTrees(t, testrepo.TreeFiles(t, full, testrepo.Head(t, full, "main")), testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main")))
 	}
 }
 
@@ -149,15 +150,15 @@ func TestIncrementalEncryptTo(t *testing.T) {
 	sealed := o
 	sealed.Sealer = export.AgeSealer{id.Recipient()}
 	mustExport(t, e.src, rp, sealed)
-	files := treeFiles(t, rp, head(t, rp, "main"))
+	files := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 	for _, f := range []api.FlowName{seed.DemoFlowSecrets, sigFlowName} {
-		if _, ok := files[flowDirOf(seed.DemoEnvDev, f)+"secrets.age"]; !ok {
+		if _, ok := files[testrepo.FlowDir(seed.DemoEnvDev, f)+"secrets.age"]; !ok {
 			t.Errorf("incremental export with a new Sealer did not seal %s", f)
 		}
 	}
 
 	mustExport(t, e.src, rp, o)
-	for p := range treeFiles(t, rp, head(t, rp, "main")) {
+	for p := range testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main")) {
 		if strings.HasSuffix(p, "/secrets.age") {
 			t.Errorf("incremental export without a Sealer kept %s", p)
 		}
@@ -187,9 +188,9 @@ func TestAPICallBudget(t *testing.T) {
 	// pages among them (environment list pages, flow list pages).
 	measure := func(opts export.Options) (calls, envPages, flowPages int) {
 		t.Helper()
-		seq, before := e.lastSeq(), e.totalCalls()
+		seq, before := e.lastSeq(), e.Total().Calls
 		mustExport(t, e.src, rp, opts)
-		calls = e.totalCalls() - before
+		calls = e.Total().Calls - before
 		for _, r := range e.requests(seq) {
 			switch {
 			case strings.HasSuffix(r.Path, "/environments"):

@@ -3,17 +3,9 @@ package export_test
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
-	"io"
-	"log"
-	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +16,8 @@ import (
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -32,8 +26,8 @@ import (
 func newBareRemote(t *testing.T, parent, name string) string {
 	t.Helper()
 	dir := filepath.Join(parent, name)
-	git(t, parent, "init", "-q", "--bare", "-b", "main", dir)
-	t.Cleanup(func() { fsckStrict(t, dir) })
+	testgit.Run(t, parent, "init", "-q", "--bare", "-b", "main", dir)
+	t.Cleanup(func() { testgit.FsckStrict(t, dir) })
 	return dir
 }
 
@@ -55,13 +49,13 @@ func exportAndPush(ctx context.Context, src export.Source, rp *repo.Repo, o expo
 
 func isAncestor(t *testing.T, dir string, a, b plumbing.Hash) bool {
 	t.Helper()
-	_, err := gitTry(t, dir, "merge-base", "--is-ancestor", a.String(), b.String())
+	_, err := testgit.Try(t, dir, "merge-base", "--is-ancestor", a.String(), b.String())
 	return err == nil
 }
 
 func revParse(t *testing.T, dir, rev string) plumbing.Hash {
 	t.Helper()
-	return plumbing.NewHash(strings.TrimSpace(git(t, dir, "rev-parse", rev)))
+	return plumbing.NewHash(strings.TrimSpace(testgit.Run(t, dir, "rev-parse", rev)))
 }
 
 // subtree is the tree hash of an environment's directory at commit.
@@ -105,7 +99,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	}
 
 	cloneDir := filepath.Join(root, "clone")
-	git(t, root, "clone", "-q", remoteURL, cloneDir)
+	testgit.Run(t, root, "clone", "-q", remoteURL, cloneDir)
 	a := openRepoAt(t, cloneDir, false)
 	b := newRepo(t, true)
 
@@ -143,7 +137,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 
 	final := revParse(t, remote, "main")
 	if n := commitCount(t, remote, "main"); n != 3 {
-		t.Errorf("remote main has %d commits, want 3 (first, Dev, Prod):\n%s", n, git(t, remote, "log", "--format=%h %s", "main"))
+		t.Errorf("remote main has %d commits, want 3 (first, Dev, Prod):\n%s", n, testgit.Run(t, remote, "log", "--format=%h %s", "main"))
 	}
 	for _, h := range []plumbing.Hash{t0, jobs[0].pr.Commit, jobs[1].pr.Commit} {
 		if !isAncestor(t, remote, h, final) {
@@ -163,7 +157,7 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rr.Close()
-	if got, want := subtree(t, rr, final, seed.DemoEnvDefault), subtree(t, first, head(t, first, "main"), seed.DemoEnvDefault); got != want {
+	if got, want := subtree(t, rr, final, seed.DemoEnvDefault), subtree(t, first, testrepo.Head(t, first, "main"), seed.DemoEnvDefault); got != want {
 		t.Errorf("default environment on the remote %s, exported %s", got, want)
 	}
 	for _, j := range jobs {
@@ -171,11 +165,11 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 		if got := subtree(t, rr, final, j.env); got != exported || got.IsZero() {
 			t.Errorf("%s on the remote %s, exported %s", j.env, got, exported)
 		}
-		if got := head(t, j.rp, "main"); got != j.pr.Commit {
+		if got := testrepo.Head(t, j.rp, "main"); got != j.pr.Commit {
 			t.Errorf("exporter of %s: local main %s, pushed %s", j.env, got, j.pr.Commit)
 		}
 	}
-	msgs := git(t, remote, "log", "--format=%B", "main")
+	msgs := testgit.Run(t, remote, "log", "--format=%B", "main")
 	for _, name := range []string{"Invoice approval (" + string(seed.DemoEnvDev), "Invoice approval (" + string(seed.DemoEnvProd)} {
 		if !strings.Contains(msgs, name) {
 			t.Errorf("remote history does not name %q:\n%s", name, msgs)
@@ -193,52 +187,16 @@ func TestConcurrentExportersPushToOneRemote(t *testing.T) {
 	if err != nil || pa.Rebuilds != 1 {
 		t.Fatalf("clone's push: rebuilds %d, %v; want one rebuild", pa.Rebuilds, err)
 	}
-	if st := git(t, cloneDir, "status", "--porcelain", "--untracked-files=all"); st != "" {
+	if st := testgit.Run(t, cloneDir, "status", "--porcelain", "--untracked-files=all"); st != "" {
 		t.Errorf("the exporter's working clone is not clean after a rebuilt push:\n%s", st)
 	}
-	renamed, err := os.ReadFile(filepath.Join(cloneDir, filepath.FromSlash(flowDirOf(seed.DemoEnvProd, "94487233-1c15-44a9-ac8e-08b0eee84489")), "flow.json"))
+	renamed, err := os.ReadFile(filepath.Join(cloneDir, filepath.FromSlash(testrepo.FlowDir(seed.DemoEnvProd, "94487233-1c15-44a9-ac8e-08b0eee84489")), "flow.json"))
 	if err != nil || !strings.Contains(string(renamed), "Invoice approval (Prod, renamed)") {
 		t.Errorf("the clone's working files lack the other exporter's change: %v\n%s", err, renamed)
 	}
 	if n := commitCount(t, remote, "main"); n != 5 {
 		t.Errorf("remote main has %d commits, want 5", n)
 	}
-}
-
-// gitHTTPSServer serves the bare repositories under root with git
-// http-backend (smart HTTP, push enabled) over TLS on loopback, for basic
-// auth with the given token only.
-func gitHTTPSServer(t *testing.T, root, token string) (url string, caPEM []byte) {
-	t.Helper()
-	out, err := exec.Command("git", "--exec-path").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(strings.TrimSpace(string(out)), "git-http-backend")); err != nil {
-		t.Fatalf("this test needs git http-backend: %v", err)
-	}
-	gitPath, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
-	backend := &cgi.Handler{
-		Path: gitPath,
-		Args: []string{"http-backend"},
-		Env:  []string{"GIT_PROJECT_ROOT=" + root, "GIT_HTTP_EXPORT_ALL=1", "GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()},
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || user == "" || subtle.ConstantTimeCompare([]byte(pass), []byte(token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="backup"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		backend.ServeHTTP(w, r)
-	}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv.URL, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
 }
 
 // TestPushHTTPS: exports pushed over HTTPS to git http-backend with a token
@@ -252,13 +210,14 @@ func TestPushHTTPS(t *testing.T) {
 	e := startEmu(t, seed.Demo(), emuOptions{})
 	root := t.TempDir()
 	remote := newBareRemote(t, root, "flows.git")
-	git(t, remote, "config", "http.receivepack", "true")
+	testgit.Run(t, remote, "config", "http.receivepack", "true")
 	tok := make([]byte, 16)
 	if _, err := rand.Read(tok); err != nil {
 		t.Fatal(err)
 	}
 	token := "test-" + hex.EncodeToString(tok) // generated per run
-	url, ca := gitHTTPSServer(t, root, token)
+	srv, ca, _ := testgit.HTTPServer(t, root, "", token)
+	url := srv.URL
 	auth := repo.Auth{CABundle: ca, Token: token}
 
 	a, b := newRepo(t, false), newRepo(t, true)
@@ -384,7 +343,7 @@ func TestPushAfterFailedPushWithNothingNew(t *testing.T) {
 		{seed.DemoEnvTest, a, plumbing.NewHash(ra.Commit)},
 		{seed.DemoEnvProd, b, prodTip},
 	})
-	if msg := git(t, remote, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "not pushed") || !strings.Contains(msg, ra.Commit[:12]) {
+	if msg := testgit.Run(t, remote, "log", "-1", "--format=%B", "main"); !strings.Contains(msg, "not pushed") || !strings.Contains(msg, ra.Commit[:12]) {
 		t.Errorf("rebuilt commit message does not name the replayed commit %s:\n%s", ra.Commit[:12], msg)
 	}
 	// And a third run is simply up to date.
@@ -420,7 +379,7 @@ func TestPushCarriesEarlierUnpushedCommit(t *testing.T) {
 		{seed.DemoEnvDev, a, plumbing.NewHash(rDev.Commit)},
 		{seed.DemoEnvProd, b, prodTip},
 	})
-	msg := git(t, remote, "log", "-1", "--format=%B", "main")
+	msg := testgit.Run(t, remote, "log", "-1", "--format=%B", "main")
 	if !strings.HasPrefix(msg, "Export ") || !strings.Contains(msg, rTest.Commit[:12]) || !strings.Contains(msg, rDev.Commit[:12]) {
 		t.Errorf("rebuilt commit message should be the Dev run's and list both local commits:\n%s", msg)
 	}

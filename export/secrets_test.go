@@ -6,9 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +19,8 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -92,7 +92,7 @@ func assertNoSecrets(t *testing.T, rp *repo.Repo, needles []string, texts map[st
 	t.Helper()
 	cmd := exec.Command("git", "cat-file", "--batch-all-objects", "--batch", "--unordered")
 	cmd.Dir = rp.GitDir()
-	cmd.Env = gitEnv(t)
+	cmd.Env = testgit.Env(t)
 	var objects, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &objects, &stderr
 	if err := cmd.Run(); err != nil {
@@ -101,7 +101,7 @@ func assertNoSecrets(t *testing.T, rp *repo.Repo, needles []string, texts map[st
 	if objects.Len() == 0 {
 		t.Fatal("the object store is empty: nothing was checked")
 	}
-	msgs := git(t, rp.GitDir(), "log", "--all", "--format=%B")
+	msgs := testgit.Run(t, rp.GitDir(), "log", "--all", "--format=%B")
 	for _, n := range needles {
 		if bytes.Contains(objects.Bytes(), []byte(n)) {
 			t.Errorf("a Git object of %s contains the secret %.12s…", rp.Dir(), n)
@@ -118,26 +118,12 @@ func assertNoSecrets(t *testing.T, rp *repo.Repo, needles []string, texts map[st
 	if rp.Bare() {
 		return
 	}
-	err := filepath.WalkDir(rp.Dir(), func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			if d != nil && d.IsDir() && d.Name() == ".git" {
-				return filepath.SkipDir
-			}
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
+	for p, b := range testgit.WorkingFiles(t, rp.Dir()) {
 		for _, n := range needles {
-			if bytes.Contains(b, []byte(n)) {
+			if strings.Contains(b, n) {
 				t.Errorf("working file %s contains the secret %.12s…", p, n)
 			}
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -188,14 +174,14 @@ func TestSecretsNeverReachTheTree(t *testing.T) {
 		t.Errorf("commit message does not count the redacted secrets:\n%s", commitMessage(t, rp.Dir(), res.Commit))
 	}
 
-	files := treeFiles(t, rp, head(t, rp, "main"))
-	def := string(files[flowDirOf(seed.DemoEnvDev, seed.DemoFlowSecrets)+"definition.json"])
+	files := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
+	def := string(files[testrepo.FlowDir(seed.DemoEnvDev, seed.DemoFlowSecrets)+"definition.json"])
 	for path := range demoSecretValues {
 		if !strings.Contains(def, secrets.Placeholder(path)) {
 			t.Errorf("definition.json lacks the placeholder for %s", path)
 		}
 	}
-	sigDef := string(files[flowDirOf(seed.DemoEnvDev, sigFlowName)+"definition.json"])
+	sigDef := string(files[testrepo.FlowDir(seed.DemoEnvDev, sigFlowName)+"definition.json"])
 	if !strings.Contains(sigDef, "&sig="+secrets.Placeholder("actions.Call_child_by_URL.inputs.uri#sig")) {
 		t.Errorf("the callback URL lost its shape:\n%s", sigDef)
 	}
@@ -226,10 +212,10 @@ func TestSealedSecrets(t *testing.T) {
 	assertNoSecrets(t, rp, append([]string{"DEMO-ONLY-"}, sigs...), map[string]string{"result": resultJSON(t, res)})
 
 	ctx := context.Background()
-	tip := head(t, rp, "main")
+	tip := testrepo.Head(t, rp, "main")
 	open := func(flow api.FlowName) secrets.Values {
 		t.Helper()
-		b, err := rp.ReadFile(ctx, head(t, rp, "main"), flowDirOf(seed.DemoEnvDev, flow)+"secrets.age")
+		b, err := rp.ReadFile(ctx, testrepo.Head(t, rp, "main"), testrepo.FlowDir(seed.DemoEnvDev, flow)+"secrets.age")
 		if err != nil {
 			t.Fatalf("secrets.age of %s: %v", flow, err)
 		}
@@ -257,7 +243,7 @@ func TestSealedSecrets(t *testing.T) {
 
 	// The tree plus the sealed values give the source definition back.
 	for _, flow := range []api.FlowName{seed.DemoFlowSecrets, sigFlowName} {
-		def, err := rp.ReadFile(ctx, tip, flowDirOf(seed.DemoEnvDev, flow)+"definition.json")
+		def, err := rp.ReadFile(ctx, tip, testrepo.FlowDir(seed.DemoEnvDev, flow)+"definition.json")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -282,7 +268,7 @@ func TestSealedSecrets(t *testing.T) {
 			sealed = append(sealed, p)
 		}
 	}
-	wantSealed := []string{flowDirOf(seed.DemoEnvDev, sigFlowName) + "secrets.age", flowDirOf(seed.DemoEnvDev, seed.DemoFlowSecrets) + "secrets.age"}
+	wantSealed := []string{testrepo.FlowDir(seed.DemoEnvDev, sigFlowName) + "secrets.age", testrepo.FlowDir(seed.DemoEnvDev, seed.DemoFlowSecrets) + "secrets.age"}
 	if diff := cmp.Diff(wantSealed, sealed); diff != "" {
 		t.Errorf("sealed files (-want +got):\n%s", diff)
 	}
@@ -295,7 +281,7 @@ func TestSealedSecrets(t *testing.T) {
 			t.Errorf("unchanged export (incremental %v) committed %s", incremental, r.Commit)
 		}
 	}
-	if head(t, rp, "main") != tip {
+	if testrepo.Head(t, rp, "main") != tip {
 		t.Fatal("branch moved")
 	}
 
@@ -303,12 +289,12 @@ func TestSealedSecrets(t *testing.T) {
 	before := blobHashes(t, rp, tip)
 	e.changeDefinition(snap, seed.DemoEnvDev, seed.DemoFlowSecrets, "rotated nothing")
 	r := mustExport(t, e.src, rp, o)
-	after := blobHashes(t, rp, head(t, rp, "main"))
-	p := flowDirOf(seed.DemoEnvDev, seed.DemoFlowSecrets) + "secrets.age"
+	after := blobHashes(t, rp, testrepo.Head(t, rp, "main"))
+	p := testrepo.FlowDir(seed.DemoEnvDev, seed.DemoFlowSecrets) + "secrets.age"
 	if !r.Committed || after[p] == before[p] {
 		t.Errorf("changed flow: committed %v, secrets.age %s → %s; want it sealed again", r.Committed, before[p], after[p])
 	}
-	if q := flowDirOf(seed.DemoEnvDev, sigFlowName) + "secrets.age"; after[q] != before[q] {
+	if q := testrepo.FlowDir(seed.DemoEnvDev, sigFlowName) + "secrets.age"; after[q] != before[q] {
 		t.Errorf("an unchanged flow's secrets.age was sealed again")
 	}
 	if len(open(seed.DemoFlowSecrets)) != len(demoSecretValues) {
@@ -328,7 +314,7 @@ func TestSealedSecrets(t *testing.T) {
 			t.Fatalf("reseal (incremental %v) made no commit", incremental)
 		}
 		for _, flow := range []api.FlowName{seed.DemoFlowSecrets, sigFlowName} {
-			b, err := rp.ReadFile(ctx, head(t, rp, "main"), flowDirOf(seed.DemoEnvDev, flow)+"secrets.age")
+			b, err := rp.ReadFile(ctx, testrepo.Head(t, rp, "main"), testrepo.FlowDir(seed.DemoEnvDev, flow)+"secrets.age")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -5,8 +5,6 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +15,8 @@ import (
 	"github.com/flowsync/flowsync/history/historytest"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testgolden"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -43,47 +43,18 @@ func fixture(t *testing.T) (string, *repo.Repo, []historytest.Step) {
 
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join(goldenDir, name)
-	if *update {
-		if err := os.MkdirAll(goldenDir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./history/ -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s differs (-want +got); run with -update if the change is intended:\n%s", path, diff)
-	}
-}
-
-func gitCLI(t *testing.T, dir string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
-	}
-	return out.Bytes()
+	testgolden.Check(t, filepath.Join(goldenDir, name), got, *update)
 }
 
 func TestFixtureIsAValidRepository(t *testing.T) {
 	dir, _, steps := fixture(t)
-	if out := gitCLI(t, dir, "fsck", "--strict", "--no-dangling"); len(bytes.TrimSpace(out)) > 0 {
+	if out := testgit.Run(t, dir, "fsck", "--strict", "--no-dangling"); len(strings.TrimSpace(out)) > 0 {
 		t.Fatalf("git fsck: %s", out)
 	}
-	if n := len(strings.Fields(string(gitCLI(t, dir, "rev-list", "main")))); n != len(steps) {
+	if n := len(strings.Fields(string(testgit.Run(t, dir, "rev-list", "main")))); n != len(steps) {
 		t.Fatalf("%d commits, want %d", n, len(steps))
 	}
-	if st := gitCLI(t, dir, "status", "--porcelain"); len(st) > 0 {
+	if st := testgit.Run(t, dir, "status", "--porcelain"); len(st) > 0 {
 		t.Fatalf("worktree not clean:\n%s", st)
 	}
 }
@@ -298,8 +269,8 @@ func TestShowIsByteIdentical(t *testing.T) {
 				if err != nil {
 					t.Fatalf("step %d %s %s: %v", i, flow, part, err)
 				}
-				want := gitCLI(t, dir, "cat-file", "blob", st.Commit.String()+":"+path)
-				if !bytes.Equal(got.Data, want) {
+				want := testgit.Run(t, dir, "cat-file", "blob", st.Commit.String()+":"+path)
+				if !bytes.Equal(got.Data, []byte(want)) {
 					t.Errorf("step %d %s: show differs from git cat-file:\n%s\nwant:\n%s", i, path, got.Data, want)
 				}
 				if got.Path != path {

@@ -59,8 +59,8 @@ func TestApplyPromotesDevToProd(t *testing.T) {
 	rep := &reporter{}
 	opts := p.options()
 	opts.Reporter = rep
-	before := e.nonGet()
-	res, err := importer.Apply(ctx, guard{t: e.client(p.id.ID), tb: t}, plan, opts)
+	before := e.Total().NonGet
+	res, err := importer.Apply(ctx, guard{t: e.Client(p.id.ID), tb: t}, plan, opts)
 	if err != nil {
 		t.Fatalf("apply: %v", err)
 	}
@@ -69,7 +69,7 @@ func TestApplyPromotesDevToProd(t *testing.T) {
 			t.Errorf("flow %s (%q): %v", fr.Source, fr.DisplayName, fr.Err)
 		}
 	}
-	if got := e.nonGet() - before; got != res.Writes {
+	if got := e.Total().NonGet - before; got != res.Writes {
 		t.Errorf("the emulator counted %d writes, the result says %d", got, res.Writes)
 	}
 	if rep.summary == nil || len(rep.done) != len(res.Flows) || len(rep.started) != len(rep.done) {
@@ -148,12 +148,12 @@ func TestApplyPromotesDevToProd(t *testing.T) {
 
 	// Nothing left to do, and a second run writes nothing.
 	mustConverge(t, p)
-	before = e.nonGet()
+	before = e.Total().NonGet
 	res2, err := p.apply(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := e.nonGet() - before; n != 0 || res2.Writes != 0 {
+	if n := e.Total().NonGet - before; n != 0 || res2.Writes != 0 {
 		t.Errorf("second apply: %d non-GET calls (result %d), want 0", n, res2.Writes)
 	}
 }
@@ -223,7 +223,7 @@ func TestApplyPrune(t *testing.T) {
 		kept = append(kept, ch)
 	}
 	plan.Changes = kept
-	res, err := importer.Apply(context.Background(), e.client(p.id.ID), plan, p.options())
+	res, err := importer.Apply(context.Background(), e.Client(p.id.ID), plan, p.options())
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("apply: %v %+v", err, res.Flows)
 	}
@@ -239,15 +239,15 @@ func TestApplyRefusesApplicationToken(t *testing.T) {
 	e := startEmu(t, "")
 	p := newPromotion(t, e, flowInvoice, flowArchive)
 	p.id = importer.Identity{ID: seed.DemoBackupSP, App: true, Admin: true}
-	before := e.nonGet()
-	_, err := importer.Apply(context.Background(), e.client(seed.DemoBackupSP), p.plan(), p.options())
+	before := e.Total().NonGet
+	_, err := importer.Apply(context.Background(), e.Client(seed.DemoBackupSP), p.plan(), p.options())
 	if !errors.Is(err, importer.ErrAppIdentity) {
 		t.Fatalf("want ErrAppIdentity, got %v", err)
 	}
 	if !strings.Contains(err.Error(), "sign in as a user") {
 		t.Errorf("the error does not say what to use instead: %v", err)
 	}
-	if n := e.nonGet() - before; n != 0 {
+	if n := e.Total().NonGet - before; n != 0 {
 		t.Errorf("%d writes made with an application token", n)
 	}
 	if journalExists(t, p.journal) {
@@ -261,7 +261,7 @@ func TestApplyAppTokenNotDeclared(t *testing.T) {
 	e := startEmu(t, "")
 	p := newPromotion(t, e, flowArchive)
 	p.id = importer.Identity{ID: seed.DemoBackupSP, Admin: true}
-	res, err := importer.Apply(context.Background(), e.client(seed.DemoBackupSP), p.plan(), p.options())
+	res, err := importer.Apply(context.Background(), e.Client(seed.DemoBackupSP), p.plan(), p.options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,12 +278,12 @@ func TestApplyRefusesPlanWithProblems(t *testing.T) {
 	p := newPromotion(t, e, flowArchive)
 	plan := p.plan()
 	plan.Problems = []diff.Problem{{Code: "unmapped-connection", Message: "x"}}
-	before := e.nonGet()
-	_, err := importer.Apply(context.Background(), e.client(p.id.ID), plan, p.options())
+	before := e.Total().NonGet
+	_, err := importer.Apply(context.Background(), e.Client(p.id.ID), plan, p.options())
 	if !errors.Is(err, importer.ErrPlanProblems) || !strings.Contains(err.Error(), "unmapped-connection") {
 		t.Fatalf("want ErrPlanProblems naming the code, got %v", err)
 	}
-	if n := e.nonGet() - before; n != 0 {
+	if n := e.Total().NonGet - before; n != 0 {
 		t.Errorf("%d writes for a plan with problems", n)
 	}
 }
@@ -325,12 +325,12 @@ func TestPreviewWritesNothing(t *testing.T) {
 	e := startEmu(t, "")
 	e.edit(dev, flowInvoice, "approved in Dev")
 	p := newPromotion(t, e, flowInvoice, flowChild, flowParent, flowArchive)
-	before := e.nonGet()
-	res, calls, err := importer.Preview(context.Background(), e.client(p.id.ID), p.plan(), p.options())
+	before := e.Total().NonGet
+	res, calls, err := importer.Preview(context.Background(), e.Client(p.id.ID), p.plan(), p.options())
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("preview: %v %+v", err, res.Flows)
 	}
-	if n := e.nonGet() - before; n != 0 {
+	if n := e.Total().NonGet - before; n != 0 {
 		t.Errorf("a dry run made %d writes", n)
 	}
 	if len(p.links.get()) != 0 || journalExists(t, p.journal) {
@@ -357,7 +357,7 @@ func TestApplyCostMatchesWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := importer.Apply(context.Background(), e.client(p.id.ID), plan, p.options())
+	res, err := importer.Apply(context.Background(), e.Client(p.id.ID), plan, p.options())
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("apply: %v %+v", err, res.Flows)
 	}
@@ -400,7 +400,7 @@ func TestApplyAdminGrant(t *testing.T) {
 			ctx := context.Background()
 			e.edit(dev, flowInvoice, "approved in Dev")
 			if tc.danaInDev != "" {
-				err := e.client(seed.DemoPriya).ModifyPermissions(ctx, dev, flowInvoice, false, api.ModifyPermissionsRequest{Put: []api.PermissionPut{{
+				err := e.Client(seed.DemoPriya).ModifyPermissions(ctx, dev, flowInvoice, false, api.ModifyPermissionsRequest{Put: []api.PermissionPut{{
 					Properties: api.PermissionPutProperties{Principal: api.Principal{ID: seed.DemoAdmin, Type: api.PrincipalUser}, RoleName: tc.danaInDev}}}})
 				if err != nil {
 					t.Fatal(err)
@@ -416,7 +416,7 @@ func TestApplyAdminGrant(t *testing.T) {
 			}
 			opts := p.options()
 			opts.KeepAccess = tc.keepAccess
-			res, err := importer.Apply(ctx, guard{t: e.client(p.id.ID), tb: t}, plan, opts)
+			res, err := importer.Apply(ctx, guard{t: e.Client(p.id.ID), tb: t}, plan, opts)
 			if err != nil || res.Failed() > 0 {
 				t.Fatalf("apply: %v %+v", err, res.Flows)
 			}
@@ -444,7 +444,7 @@ func TestApplyRestoresDeletedFlow(t *testing.T) {
 	ctx := context.Background()
 	order := api.FlowName("4327c805-6d4e-4c5d-bf70-79f649cd3c61")
 	tree := e.read(prod, nil, order) // what the backup holds
-	if _, err := e.client(seed.DemoAdmin).DeleteFlow(ctx, prod, order, true); err != nil {
+	if _, err := e.Client(seed.DemoAdmin).DeleteFlow(ctx, prod, order, true); err != nil {
 		t.Fatal(err)
 	}
 	// The admin list with deleted flows shows it with state Deleted.
@@ -458,7 +458,7 @@ func TestApplyRestoresDeletedFlow(t *testing.T) {
 		t.Fatalf("test setup: want a restore, got %v %+v", got, plan.Problems)
 	}
 	opts := importer.Options{Identity: importer.Identity{ID: seed.DemoAdmin, Admin: true}}
-	res, err := importer.Apply(ctx, guard{t: e.client(seed.DemoAdmin), tb: t}, plan, opts)
+	res, err := importer.Apply(ctx, guard{t: e.Client(seed.DemoAdmin), tb: t}, plan, opts)
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("apply: %v %+v", err, res.Flows)
 	}

@@ -1,29 +1,25 @@
 package importer_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/importer"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testemu"
 )
 
 // The tests run the importer against the emulator over loopback with the
@@ -48,12 +44,13 @@ const (
 // prodInvoice is Prod's "Invoice approval".
 const prodInvoice api.FlowName = "94487233-1c15-44a9-ac8e-08b0eee84489"
 
+// emu is the demo tenant in a running emulator.
 type emu struct {
-	t    *testing.T
-	inst *embedded.Instance
-	hc   *http.Client
+	*testemu.Emu
+	t *testing.T
 }
 
+// startEmu starts the demo tenant with the fault rules of spec ("" for none).
 func startEmu(t *testing.T, faults string) *emu {
 	t.Helper()
 	var cfg emulator.FaultConfig
@@ -63,97 +60,13 @@ func startEmu(t *testing.T, faults string) *emu {
 			t.Fatal(err)
 		}
 	}
-	inst, err := embedded.Start(context.Background(), embedded.Options{
-		Snapshot: seed.Demo(),
-		Emulator: emulator.Options{
-			Clock:    emulator.NewManualClock(seed.DemoNow()),
-			Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff},
-			Faults:   cfg,
-		},
-	})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	return &emu{t: t, inst: inst, hc: &http.Client{Transport: tr}}
-}
-
-// client signs in as principal; retries do not wait real time.
-func (e *emu) client(principal api.PrincipalID) *client.Client {
-	e.t.Helper()
-	ep, err := client.EndpointsFor(client.Public)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c, err := client.New(client.Config{
-		Endpoints: ep.WithBaseURL(e.inst.URL),
-		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
-			return e.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
-		}),
-		HTTPClient: e.hc,
-		Sleep:      func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
-}
-
-func (e *emu) control(method, path string, out any) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.inst.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		e.t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, buf.String())
-	}
-	if out != nil {
-		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-			e.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
-}
-
-// setFaults replaces the fault rules; "" removes them all.
-func (e *emu) setFaults(spec string) {
-	e.t.Helper()
-	if spec == "" {
-		e.control(http.MethodDelete, "/_emulator/faults", nil)
-		return
-	}
-	e.control(http.MethodPost, "/_emulator/faults?spec="+url.QueryEscape(spec), nil)
-}
-
-// nonGet is the number of non-GET API calls the emulator has counted.
-func (e *emu) nonGet() int {
-	e.t.Helper()
-	var out struct {
-		Identities map[string]emulator.Stats `json:"identities"`
-	}
-	e.control(http.MethodGet, "/_emulator/stats", &out)
-	n := 0
-	for _, s := range out.Identities {
-		n += s.NonGet
-	}
-	return n
+	return &emu{Emu: testemu.Start(t, testemu.Options{Emulator: emulator.Options{Faults: cfg}}), t: t}
 }
 
 // state is the emulator's state.
 func (e *emu) state() *emulator.Snapshot {
 	e.t.Helper()
-	return e.inst.Server.Dump()
+	return e.Inst.Server.Dump()
 }
 
 // flowsNamed lists the live (not deleted) flows of env with a display name.
@@ -184,7 +97,7 @@ func (e *emu) flow(env api.EnvName, name api.FlowName) emulator.Flow {
 func (e *emu) read(env api.EnvName, values importer.SecretValues, names ...api.FlowName) []model.Flow {
 	e.t.Helper()
 	ctx := context.Background()
-	c := e.client(seed.DemoAdmin)
+	c := e.Client(seed.DemoAdmin)
 	if len(names) == 0 {
 		list, err := c.AdminListFlows(ctx, env, client.AdminListFlowsOptions{})
 		if err != nil {
@@ -329,7 +242,7 @@ func (p *promotion) options() importer.Options {
 func (p *promotion) apply(ctx context.Context, t importer.Target) (importer.Result, error) {
 	p.e.t.Helper()
 	if t == nil {
-		t = p.e.client(p.id.ID)
+		t = p.e.Client(p.id.ID)
 	}
 	return importer.Apply(ctx, guard{t: t, tb: p.e.t}, p.plan(), p.options())
 }
@@ -338,7 +251,7 @@ func (p *promotion) apply(ctx context.Context, t importer.Target) (importer.Resu
 // journal (Recover), plan again, apply.
 func (p *promotion) resume(ctx context.Context) ([]string, importer.Result, error) {
 	p.e.t.Helper()
-	notes, err := importer.Recover(ctx, p.e.client(p.id.ID), importer.RecoverOptions{
+	notes, err := importer.Recover(ctx, p.e.Client(p.id.ID), importer.RecoverOptions{
 		Journal: p.journal, Source: diff.Side{Env: dev, Rev: "test"}, Target: diff.Side{Env: prod, Live: true},
 		Links: p.links, Stored: p.links.get(),
 	})
@@ -446,7 +359,7 @@ func (e *emu) edit(env api.EnvName, flow api.FlowName, description string) {
 	e.t.Helper()
 	ctx := context.Background()
 	f := e.flow(env, flow)
-	c := e.client(f.Creator)
+	c := e.Client(f.Creator)
 	live, err := c.GetFlow(ctx, env, flow, client.GetFlowOptions{})
 	if err != nil {
 		e.t.Fatal(err)

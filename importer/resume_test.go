@@ -30,8 +30,8 @@ func TestApplyAmbiguousCreate(t *testing.T) {
 			p := newPromotion(t, e, flowArchive, flowLaptop)
 			plan := p.plan()
 			// The first Create Flow is applied, then answered 502 (or cut).
-			e.setFaults(fault + ":method=POST:path=" + createPath + ":count=1")
-			res, err := importer.Apply(context.Background(), guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
+			e.SetFaults(fault + ":method=POST:path=" + createPath + ":count=1")
+			res, err := importer.Apply(context.Background(), guard{t: e.Client(p.id.ID), tb: t}, plan, p.options())
 			if err != nil || res.Failed() > 0 {
 				t.Fatalf("apply: %v %+v", err, res.Flows)
 			}
@@ -64,8 +64,8 @@ func TestApplyAmbiguousCreateNotApplied(t *testing.T) {
 	e := startEmu(t, "")
 	p := newPromotion(t, e, flowArchive)
 	plan := p.plan()
-	e.setFaults("reset:method=POST:path=" + createPath + ":count=1")
-	res, err := importer.Apply(context.Background(), e.client(p.id.ID), plan, p.options())
+	e.SetFaults("reset:method=POST:path=" + createPath + ":count=1")
+	res, err := importer.Apply(context.Background(), e.Client(p.id.ID), plan, p.options())
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("apply: %v %+v", err, res.Flows)
 	}
@@ -83,7 +83,7 @@ func TestApplyAmbiguousCreateKeepsOtherFlowsWithTheName(t *testing.T) {
 	e := startEmu(t, "")
 	ctx := context.Background()
 	// Dana already has a flow called "Archive old files" in Prod.
-	c := e.client(seed.DemoAdmin)
+	c := e.Client(seed.DemoAdmin)
 	old, err := c.CreateFlow(ctx, prod, api.FlowProperties{DisplayName: "Archive old files", State: api.StateStopped,
 		Definition: e.flow(dev, flowOrder).Definition, ConnectionReferences: map[string]api.ConnectionReference{}})
 	if err != nil {
@@ -91,8 +91,8 @@ func TestApplyAmbiguousCreateKeepsOtherFlowsWithTheName(t *testing.T) {
 	}
 	p := newPromotion(t, e, flowArchive)
 	plan := unpair(p.plan(), flowArchive)
-	e.setFaults("5xx-after-write:method=POST:path=" + createPath + ":count=1")
-	res, err := importer.Apply(ctx, e.client(p.id.ID), plan, p.options())
+	e.SetFaults("5xx-after-write:method=POST:path=" + createPath + ":count=1")
+	res, err := importer.Apply(ctx, e.Client(p.id.ID), plan, p.options())
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("apply: %v %+v", err, res.Flows)
 	}
@@ -195,7 +195,7 @@ func TestApplyResumesAfterKill(t *testing.T) {
 				p := newPromotion(t, e, flows...)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
-				k := &killer{Target: guard{t: e.client(p.id.ID), tb: t}, n: n, after: after, cancel: cancel}
+				k := &killer{Target: guard{t: e.Client(p.id.ID), tb: t}, n: n, after: after, cancel: cancel}
 				_, err := importer.Apply(ctx, k, p.plan(), p.options())
 				if !errors.Is(err, context.Canceled) {
 					t.Fatalf("the interrupted run returned %v, want context.Canceled", err)
@@ -209,10 +209,10 @@ func TestApplyResumesAfterKill(t *testing.T) {
 					t.Fatalf("rerun: %v %+v", err, res.Flows)
 				}
 				checkConverged(t, e, p)
-				before := e.nonGet()
+				before := e.Total().NonGet
 				res, err = p.apply(context.Background(), nil)
-				if err != nil || res.Writes != 0 || e.nonGet() != before {
-					t.Errorf("third run: %v, %d writes (emulator %d), want none", err, res.Writes, e.nonGet()-before)
+				if err != nil || res.Writes != 0 || e.Total().NonGet != before {
+					t.Errorf("third run: %v, %d writes (emulator %d), want none", err, res.Writes, e.Total().NonGet-before)
 				}
 			})
 		}
@@ -227,7 +227,7 @@ func TestApplyResumesAfterKill(t *testing.T) {
 func TestApplyResumesCreateFromJournal(t *testing.T) {
 	e := startEmu(t, "")
 	ctx := context.Background()
-	old, err := e.client(seed.DemoAdmin).CreateFlow(ctx, prod, api.FlowProperties{DisplayName: "Archive old files", State: api.StateStopped,
+	old, err := e.Client(seed.DemoAdmin).CreateFlow(ctx, prod, api.FlowProperties{DisplayName: "Archive old files", State: api.StateStopped,
 		Definition: e.flow(dev, flowOrder).Definition, ConnectionReferences: map[string]api.ConnectionReference{}})
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +238,7 @@ func TestApplyResumesCreateFromJournal(t *testing.T) {
 	first := unpair(p.plan(), flowArchive)
 	kctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	k := &killer{Target: e.client(p.id.ID), n: 1, after: true, cancel: cancel}
+	k := &killer{Target: e.Client(p.id.ID), n: 1, after: true, cancel: cancel}
 	if _, err := importer.Apply(kctx, k, first, p.options()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("the interrupted run returned %v", err)
 	}
@@ -311,8 +311,8 @@ func TestJournalFromAnotherImportIsRefused(t *testing.T) {
 	if err := os.WriteFile(p.journal, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	before := e.nonGet()
-	_, err := importer.Apply(context.Background(), e.client(p.id.ID), p.plan(), p.options())
+	before := e.Total().NonGet
+	_, err := importer.Apply(context.Background(), e.Client(p.id.ID), p.plan(), p.options())
 	if !errors.Is(err, importer.ErrJournalMismatch) {
 		t.Fatalf("want ErrJournalMismatch, got %v", err)
 	}
@@ -321,7 +321,7 @@ func TestJournalFromAnotherImportIsRefused(t *testing.T) {
 			t.Errorf("the error does not name %s: %v", want, err)
 		}
 	}
-	if e.nonGet() != before {
+	if e.Total().NonGet != before {
 		t.Error("writes made despite a foreign journal")
 	}
 	if got, _ := os.ReadFile(p.journal); string(got) != string(data) {
@@ -339,7 +339,7 @@ func TestJournalUnreadable(t *testing.T) {
 	if err := os.WriteFile(p.journal+".tmp", []byte(`{"vers`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, err := importer.Apply(context.Background(), e.client(p.id.ID), p.plan(), p.options())
+	_, err := importer.Apply(context.Background(), e.Client(p.id.ID), p.plan(), p.options())
 	if err == nil || !strings.Contains(err.Error(), "unreadable") || !strings.Contains(err.Error(), "move it aside") {
 		t.Fatalf("want a clear unreadable-journal error, got %v", err)
 	}
@@ -402,8 +402,8 @@ func TestApplyUnderThrottlingAndFaults(t *testing.T) {
 			e.edit(dev, flowInvoice, "approved in Dev")
 			p := newPromotion(t, e, flowInvoice, flowChild, flowParent, flowLaptop, flowArchive)
 			plan := p.plan()
-			e.setFaults(fmt.Sprintf("seed=%d,429:p=0.3:retry-after=1,5xx:p=0.1,5xx-after-write:method=POST:path=%s:p=0.3", seed, createPath))
-			res, err := importer.Apply(context.Background(), guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
+			e.SetFaults(fmt.Sprintf("seed=%d,429:p=0.3:retry-after=1,5xx:p=0.1,5xx-after-write:method=POST:path=%s:p=0.3", seed, createPath))
+			res, err := importer.Apply(context.Background(), guard{t: e.Client(p.id.ID), tb: t}, plan, p.options())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -413,13 +413,13 @@ func TestApplyUnderThrottlingAndFaults(t *testing.T) {
 					Fired int    `json:"fired"`
 				} `json:"rules"`
 			}
-			e.control("GET", "/_emulator/faults", &st)
+			e.Control("GET", "/_emulator/faults", &st)
 			for _, r := range st.Rules {
 				if r.Fired == 0 {
 					t.Errorf("fault %s never fired: the test proves nothing about it", r.Kind)
 				}
 			}
-			e.setFaults("")
+			e.SetFaults("")
 			if res.Failed() > 0 {
 				// A 502 after an applied write that is not a create (a
 				// start, a grant) is not retried by the client: a rerun
@@ -443,11 +443,11 @@ func TestApplyAdoptsFlowFromJournal(t *testing.T) {
 	p.state = "on"
 	plan := p.plan()
 	p.links.fail = errors.New("store unavailable")
-	if res, err := importer.Apply(ctx, e.client(p.id.ID), plan, p.options()); err != nil || res.Failed() != 1 {
+	if res, err := importer.Apply(ctx, e.Client(p.id.ID), plan, p.options()); err != nil || res.Failed() != 1 {
 		t.Fatalf("first run: %v %+v", err, res.Flows)
 	}
 	p.links.fail = nil
-	res, err := importer.Apply(ctx, guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
+	res, err := importer.Apply(ctx, guard{t: e.Client(p.id.ID), tb: t}, plan, p.options())
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("second run with the same plan: %v %+v", err, res.Flows)
 	}
@@ -478,14 +478,14 @@ func TestApplyAmbiguousCreatePicksNewest(t *testing.T) {
 	p := newPromotion(t, e, flowArchive)
 	plan := p.plan()
 	// After the plan was made, a same-named flow appears.
-	other, err := e.client(seed.DemoAdmin).CreateFlow(ctx, prod, api.FlowProperties{DisplayName: "Archive old files", State: api.StateStopped,
+	other, err := e.Client(seed.DemoAdmin).CreateFlow(ctx, prod, api.FlowProperties{DisplayName: "Archive old files", State: api.StateStopped,
 		Definition: e.flow(dev, flowOrder).Definition, ConnectionReferences: map[string]api.ConnectionReference{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.inst.Server.Advance(time.Minute)
-	e.setFaults("5xx-after-write:method=POST:path=" + createPath + ":count=1")
-	res, err := importer.Apply(ctx, e.client(p.id.ID), plan, p.options())
+	e.Inst.Server.Advance(time.Minute)
+	e.SetFaults("5xx-after-write:method=POST:path=" + createPath + ":count=1")
+	res, err := importer.Apply(ctx, e.Client(p.id.ID), plan, p.options())
 	if err != nil || res.Failed() > 0 {
 		t.Fatalf("apply: %v %+v", err, res.Flows)
 	}

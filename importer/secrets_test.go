@@ -48,7 +48,7 @@ func TestApplySecrets(t *testing.T) {
 	}
 
 	// Prod gets its own password; Dev changes elsewhere.
-	c := e.client(p.id.ID)
+	c := e.Client(p.id.ID)
 	live, err := c.GetFlow(ctx, prod, target, client.GetFlowOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestApplyRefusesUnresolvedSecrets(t *testing.T) {
 	if !slices.ContainsFunc(plan.Problems, func(pr diff.Problem) bool { return pr.Code == diff.CodeUnresolvedSecret }) {
 		t.Fatalf("the planner did not flag the unresolved secret: %+v", plan.Problems)
 	}
-	if _, err := importer.Apply(context.Background(), e.client(p.id.ID), plan, p.options()); !errors.Is(err, importer.ErrPlanProblems) {
+	if _, err := importer.Apply(context.Background(), e.Client(p.id.ID), plan, p.options()); !errors.Is(err, importer.ErrPlanProblems) {
 		t.Fatalf("a plan with an unresolved secret: want ErrPlanProblems, got %v", err)
 	}
 	// A planner that missed it: the importer refuses the flow on its own.
@@ -100,8 +100,8 @@ func TestApplyRefusesUnresolvedSecrets(t *testing.T) {
 	for i := range plan.Changes {
 		plan.Changes[i].Problems = nil
 	}
-	before := e.nonGet()
-	res, err := importer.Apply(context.Background(), guard{t: e.client(p.id.ID), tb: t}, plan, p.options())
+	before := e.Total().NonGet
+	res, err := importer.Apply(context.Background(), guard{t: e.Client(p.id.ID), tb: t}, plan, p.options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestApplyRefusesUnresolvedSecrets(t *testing.T) {
 			other = fr.Writes
 		}
 	}
-	if n := e.nonGet() - before; n != other || other == 0 {
+	if n := e.Total().NonGet - before; n != other || other == 0 {
 		t.Errorf("%d writes, want only the other flow's (%d)", n, other)
 	}
 	if len(e.flowsNamed(prod, "Partner API health check")) != 0 {
@@ -169,15 +169,15 @@ func TestApplyNeverWritesPlaceholder(t *testing.T) {
 				}
 			}
 			// No guard here: the importer alone must refuse.
-			before := e.nonGet()
-			res, err := importer.Apply(context.Background(), e.client(p.id.ID), plan, p.options())
+			before := e.Total().NonGet
+			res, err := importer.Apply(context.Background(), e.Client(p.id.ID), plan, p.options())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.Failed() != 1 || !strings.Contains(res.Flows[0].Err.Error(), tc.want) {
 				t.Fatalf("want the flow refused for a placeholder, got %+v", res.Flows)
 			}
-			if n := e.nonGet() - before; n != 0 {
+			if n := e.Total().NonGet - before; n != 0 {
 				t.Errorf("%d writes", n)
 			}
 		})

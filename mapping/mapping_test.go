@@ -11,6 +11,7 @@ import (
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/testgolden"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -361,21 +362,7 @@ func TestInitGolden(t *testing.T) {
 
 	out := Init(flows, inv)
 	path := filepath.Join("..", "testdata", "mapping", "init.yaml")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test ./mapping/ -update writes it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(out)); diff != "" {
-		t.Errorf("Init (-want +got; -update rewrites):\n%s", diff)
-	}
+	testgolden.Check(t, path, out, *update)
 	if string(Init(flows, inv)) != string(out) {
 		t.Errorf("Init is not deterministic")
 	}

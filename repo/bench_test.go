@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -248,7 +249,7 @@ func benchChanged10(b *testing.B, opts OpenOptions) {
 	peak.report(b)
 	b.ReportMetric(float64(commitTime.Milliseconds())/float64(n), "commit-ms")
 	if !r.Bare() {
-		if out := gitCLI(b, r.Dir(), "status", "--porcelain"); out != "" {
+		if out := testgit.Run(b, r.Dir(), "status", "--porcelain"); out != "" {
 			b.Fatalf("worktree not clean:\n%.500s", out)
 		}
 	}
@@ -273,7 +274,7 @@ func BenchmarkGoGitResetHard10kChanged10(b *testing.B) {
 		b.StopTimer()
 		// Commit on a branch that is not checked out, so nothing syncs.
 		if rev == 1 {
-			gitCLI(b, r.Dir(), "branch", "side", head.String())
+			testgit.Run(b, r.Dir(), "branch", "side", head.String())
 		}
 		bld, err := r.NewBuilder(ctx, head)
 		if err != nil {
@@ -305,26 +306,26 @@ func BenchmarkGitCLICommit10k(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
-		gitCLI(b, b.TempDir(), "init", "-q", "-b", "main", dir)
+		testgit.Run(b, b.TempDir(), "init", "-q", "-b", "main", dir)
 		writeBenchFiles(b, dir, nil, 0, true)
 		b.StartTimer()
-		gitCLI(b, dir, "add", "-A")
-		gitCLI(b, dir, "commit", "-q", "-m", "export")
+		testgit.Run(b, dir, "add", "-A")
+		testgit.Run(b, dir, "commit", "-q", "-m", "export")
 	}
 }
 
 func BenchmarkGitCLICommit10kChanged10(b *testing.B) {
 	dir := filepath.Join(b.TempDir(), "w")
-	gitCLI(b, b.TempDir(), "init", "-q", "-b", "main", dir)
+	testgit.Run(b, b.TempDir(), "init", "-q", "-b", "main", dir)
 	writeBenchFiles(b, dir, nil, 0, true)
-	gitCLI(b, dir, "add", "-A")
-	gitCLI(b, dir, "commit", "-q", "-m", "export")
+	testgit.Run(b, dir, "add", "-A")
+	testgit.Run(b, dir, "commit", "-q", "-m", "export")
 	for rev := 1; b.Loop(); rev++ {
 		b.StopTimer()
 		writeBenchFiles(b, dir, changedSet(rev), rev, false)
 		b.StartTimer()
-		gitCLI(b, dir, "add", "-A")
-		gitCLI(b, dir, "commit", "-q", "-m", fmt.Sprint("export ", rev))
+		testgit.Run(b, dir, "add", "-A")
+		testgit.Run(b, dir, "commit", "-q", "-m", fmt.Sprint("export ", rev))
 	}
 }
 
@@ -365,7 +366,7 @@ func BenchmarkPush10k(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		remote := filepath.Join(b.TempDir(), fmt.Sprint(i))
-		gitCLI(b, b.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
+		testgit.Run(b, b.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
 		b.StartTimer()
 		if _, err := r.Push(context.Background(), PushOptions{Remote: remote, Branch: "main"}); err != nil {
 			b.Fatal(err)
@@ -380,7 +381,7 @@ func BenchmarkPush10kChanged10(b *testing.B) {
 	r := openRepo(b, b.TempDir(), OpenOptions{Bare: true})
 	head := exportAll(b, r, plumbing.ZeroHash, nil, 0, nil).Commit
 	remote := filepath.Join(b.TempDir(), "remote.git")
-	gitCLI(b, b.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
+	testgit.Run(b, b.TempDir(), "init", "-q", "--bare", "-b", "main", remote)
 	if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
 		b.Fatal(err)
 	}

@@ -1,13 +1,10 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 	"time"
 
@@ -22,56 +19,6 @@ func testSig() Signature {
 
 func commitOpts(msg string) CommitOptions {
 	return CommitOptions{Branch: "main", Message: msg, Author: testSig()}
-}
-
-// gitEnv isolates the git CLI from the machine's configuration.
-func gitEnv(extra ...string) []string {
-	env := append(os.Environ(),
-		"GIT_CONFIG_NOSYSTEM=1",
-		"GIT_CONFIG_GLOBAL=/dev/null",
-		"GIT_AUTHOR_NAME=Flow Sync", "GIT_AUTHOR_EMAIL=flowsync@example.invalid",
-		"GIT_COMMITTER_NAME=Flow Sync", "GIT_COMMITTER_EMAIL=flowsync@example.invalid",
-		"GIT_AUTHOR_DATE=2025-03-04T05:06:07Z", "GIT_COMMITTER_DATE=2025-03-04T05:06:07Z",
-		"GIT_TERMINAL_PROMPT=0",
-	)
-	return append(env, extra...)
-}
-
-// git runs the git CLI in dir and returns its stdout; a failure fails the test.
-func gitCLI(t testing.TB, dir string, args ...string) string {
-	t.Helper()
-	out, err := gitTry(dir, args...)
-	if err != nil {
-		t.Fatalf("git %s (in %s): %v", strings.Join(args, " "), dir, err)
-	}
-	return out
-}
-
-func gitTry(dir string, args ...string) (string, error) {
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = gitEnv()
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return stdout.String(), &cliError{err: err, stderr: stderr.String()}
-	}
-	return stdout.String(), nil
-}
-
-type cliError struct {
-	err    error
-	stderr string
-}
-
-func (e *cliError) Error() string { return e.err.Error() + ": " + e.stderr }
-
-func fsckStrict(t testing.TB, dir string) {
-	t.Helper()
-	out, err := gitTry(dir, "fsck", "--strict", "--no-dangling")
-	if err != nil || strings.TrimSpace(out) != "" {
-		t.Fatalf("git fsck --strict in %s: %v\n%s", dir, err, out)
-	}
 }
 
 func openRepo(t testing.TB, dir string, opts OpenOptions) *Repo {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -17,13 +18,13 @@ func TestFirstParentLogMatchesGit(t *testing.T) {
 	commitFiles(t, r, nil, map[string]string{"a": "1"}, "one")
 	commitFiles(t, r, nil, map[string]string{"a": "2"}, "two")
 	// A side branch merged by hand: the first-parent walk must not enter it.
-	gitCLI(t, dir, "checkout", "-q", "-b", "side")
+	testgit.Run(t, dir, "checkout", "-q", "-b", "side")
 	writeFile(t, filepath.Join(dir, "b"), "side\n")
-	gitCLI(t, dir, "add", "b")
-	gitCLI(t, dir, "commit", "-q", "-m", "side work")
-	gitCLI(t, dir, "checkout", "-q", "main")
+	testgit.Run(t, dir, "add", "b")
+	testgit.Run(t, dir, "commit", "-q", "-m", "side work")
+	testgit.Run(t, dir, "checkout", "-q", "main")
 	commitFiles(t, r, nil, map[string]string{"a": "3"}, "three")
-	gitCLI(t, dir, "merge", "-q", "--no-ff", "-m", "merge side", "side")
+	testgit.Run(t, dir, "merge", "-q", "--no-ff", "-m", "merge side", "side")
 	commitFiles(t, r, nil, map[string]string{"a": "4"}, "four")
 
 	head, err := r.Head(ctx, "main")
@@ -39,7 +40,7 @@ func TestFirstParentLogMatchesGit(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	want := strings.Fields(gitCLI(t, dir, "rev-list", "--first-parent", "main"))
+	want := strings.Fields(testgit.Run(t, dir, "rev-list", "--first-parent", "main"))
 	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("walk = %v\ngit rev-list --first-parent = %v", got, want)
 	}

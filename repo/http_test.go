@@ -2,78 +2,29 @@ package repo
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"net/http"
-	"net/http/cgi"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/redact"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
-
-// gitHTTPServer serves the bare repositories under root with git's own
-// http-backend (smart HTTP, push enabled) over TLS on loopback, requiring
-// basic auth with user "x-access-token" and the given token.
-func gitHTTPServer(t *testing.T, root, token string) (srv *httptest.Server, caPEM []byte, denied *atomic.Int32) {
-	t.Helper()
-	execPath := strings.TrimSpace(gitCLI(t, root, "--exec-path"))
-	backend := filepath.Join(execPath, "git-http-backend")
-	if _, err := os.Stat(backend); err != nil {
-		t.Fatalf("git-http-backend is required for this test and was not found at %s: %v", backend, err)
-	}
-	gitPath, err := exec.LookPath("git")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cgiHandler := &cgi.Handler{
-		Path: gitPath,
-		Args: []string{"http-backend"},
-		Env: []string{
-			"GIT_PROJECT_ROOT=" + root,
-			"GIT_HTTP_EXPORT_ALL=1",
-			"GIT_CONFIG_NOSYSTEM=1",
-			"GIT_CONFIG_GLOBAL=/dev/null",
-		},
-	}
-	denied = &atomic.Int32{}
-	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		user, pass, ok := r.BasicAuth()
-		if !ok || user != "x-access-token" || subtle.ConstantTimeCompare([]byte(pass), []byte(token)) != 1 {
-			denied.Add(1)
-			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
-		cgiHandler.ServeHTTP(w, r)
-	}))
-	// The untrusted-certificate case makes the server log a handshake error.
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	return srv, caPEM, denied
-}
 
 func TestPushHTTPSWithToken(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	bare := filepath.Join(root, "flows.git")
-	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
-	gitCLI(t, bare, "config", "http.receivepack", "true")
+	testgit.Run(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	testgit.Run(t, bare, "config", "http.receivepack", "true")
 
 	token := "test-token-" + randomToken() // generated per run; not a real credential
-	srv, caPEM, denied := gitHTTPServer(t, root, token)
+	srv, caPEM, denied := testgit.HTTPServer(t, root, "x-access-token", token)
 	remoteURL := srv.URL + "/flows.git"
 	const tokenSource = "TEST_GIT_TOKEN" // named in hints; the CLI passes FLOWSYNC_GIT_TOKEN
 
@@ -89,10 +40,10 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		if pr.Remote != remoteURL || pr.Commit != res.Commit {
 			t.Errorf("push result %+v", pr)
 		}
-		if got := strings.TrimSpace(gitCLI(t, bare, "rev-parse", "main")); got != res.Commit.String() {
+		if got := strings.TrimSpace(testgit.Run(t, bare, "rev-parse", "main")); got != res.Commit.String() {
 			t.Errorf("remote main = %s, want %s", got, res.Commit)
 		}
-		fsckStrict(t, bare)
+		testgit.FsckStrict(t, bare)
 	})
 
 	t.Run("wrong token", func(t *testing.T) {
@@ -146,7 +97,7 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		// history in the local store, so the retry must see the fetched pack.
 		auth := Auth{Token: token, TokenSource: tokenSource, CABundle: caPEM}
 		other := filepath.Join(t.TempDir(), "other")
-		gitCLI(t, filepath.Dir(other), "clone", "-q", bare, other)
+		testgit.Run(t, filepath.Dir(other), "clone", "-q", bare, other)
 		b, _ := buildAndCommit(t, r, []string{"envs/mine"}, map[string]string{"envs/mine/1.json": "m"}, "mine")
 		moved := false
 		r.beforePush = func() {
@@ -155,9 +106,9 @@ func TestPushHTTPSWithToken(t *testing.T) {
 			}
 			moved = true
 			writeFile(t, filepath.Join(other, "envs/theirs/1.json"), "t")
-			gitCLI(t, other, "add", "-A")
-			gitCLI(t, other, "commit", "-q", "-m", "theirs")
-			gitCLI(t, other, "push", "-q", "origin", "main")
+			testgit.Run(t, other, "add", "-A")
+			testgit.Run(t, other, "commit", "-q", "-m", "theirs")
+			testgit.Run(t, other, "push", "-q", "origin", "main")
 		}
 		defer func() { r.beforePush = nil }()
 		pr, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: auth, Rebuild: b.Rebuilder(commitOpts("mine"))})
@@ -167,10 +118,10 @@ func TestPushHTTPSWithToken(t *testing.T) {
 		if pr.Attempts != 2 || pr.Rebuilds != 1 {
 			t.Errorf("attempts %d, rebuilds %d; want 2 and 1", pr.Attempts, pr.Rebuilds)
 		}
-		if got := gitCLI(t, bare, "log", "-2", "--format=%s", "main"); got != "mine\ntheirs\n" {
+		if got := testgit.Run(t, bare, "log", "-2", "--format=%s", "main"); got != "mine\ntheirs\n" {
 			t.Errorf("remote log = %q", got)
 		}
-		fsckStrict(t, bare)
+		testgit.FsckStrict(t, bare)
 	})
 
 	t.Run("untrusted certificate is refused", func(t *testing.T) {
@@ -193,11 +144,11 @@ func TestPushErrorRedactsWhatTheRemoteEchoes(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	bare := filepath.Join(root, "flows.git")
-	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
-	gitCLI(t, bare, "config", "http.receivepack", "true")
+	testgit.Run(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	testgit.Run(t, bare, "config", "http.receivepack", "true")
 
 	token := "test-token-" + randomToken() // generated per run; not a real credential
-	srv, caPEM, _ := gitHTTPServer(t, root, token)
+	srv, caPEM, _ := testgit.HTTPServer(t, root, "x-access-token", token)
 	backend := srv.Config.Handler
 	var echoed atomic.Int32
 	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

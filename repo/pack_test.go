@@ -13,6 +13,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo/internal/odb"
 )
 
@@ -105,12 +106,12 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 				t.Errorf("loose objects %v, want only the commit %s", loose, res.Commit)
 			}
 			// 150 blobs, 15 d### trees, envs/a, envs, the root.
-			out := gitCLI(t, gitDir, "verify-pack", "-v", filepath.Join(gitDir, "objects", "pack", packs[0]+".idx"))
+			out := testgit.Run(t, gitDir, "verify-pack", "-v", filepath.Join(gitDir, "objects", "pack", packs[0]+".idx"))
 			if !strings.Contains(out, "non delta: 168 objects") {
 				t.Errorf("git verify-pack -v: want 168 whole objects, got:\n%s", out)
 			}
-			fsckStrict(t, gitDir)
-			if got := gitCLI(t, gitDir, "cat-file", "-p", "main:envs/a/d004/f042.json"); got != files["envs/a/d004/f042.json"] {
+			testgit.FsckStrict(t, gitDir)
+			if got := testgit.Run(t, gitDir, "cat-file", "-p", "main:envs/a/d004/f042.json"); got != files["envs/a/d004/f042.json"] {
 				t.Errorf("git cat-file = %q", got)
 			}
 			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
@@ -127,7 +128,7 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 				if got := gitStatus(t, dir); got != "" {
 					t.Errorf("git status --porcelain:\n%s", got)
 				}
-				if diff := cmp.Diff(files, diskFiles(t, dir)); diff != "" {
+				if diff := cmp.Diff(files, testgit.WorkingFiles(t, dir)); diff != "" {
 					t.Errorf("working files (-want +got):\n%s", diff)
 				}
 			}
@@ -173,7 +174,7 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 			if got := packsOf(t, gitDir); len(got) != 2 {
 				t.Errorf("packs after a second large build: %v, want two", got)
 			}
-			fsckStrict(t, gitDir)
+			testgit.FsckStrict(t, gitDir)
 			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
 				t.Errorf("files read back (-want +got):\n%s", diff)
 			}
@@ -184,8 +185,8 @@ func TestLargeBuildWritesOnePack(t *testing.T) {
 			}
 			// A clone reads the packs as any Git repository's.
 			clone := filepath.Join(t.TempDir(), "clone")
-			gitCLI(t, t.TempDir(), "clone", "-q", "--no-local", dir, clone)
-			if diff := cmp.Diff(files, diskFiles(t, clone)); diff != "" {
+			testgit.Run(t, t.TempDir(), "clone", "-q", "--no-local", dir, clone)
+			if diff := cmp.Diff(files, testgit.WorkingFiles(t, clone)); diff != "" {
 				t.Errorf("cloned files (-want +got):\n%s", diff)
 			}
 		})
@@ -221,7 +222,7 @@ func TestPackThreshold(t *testing.T) {
 			if got := len(looseObjects(t, dir)); got != wantLoose {
 				t.Errorf("%d loose objects, want %d", got, wantLoose)
 			}
-			fsckStrict(t, dir)
+			testgit.FsckStrict(t, dir)
 			if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
 				t.Errorf("files (-want +got):\n%s", diff)
 			}
@@ -270,7 +271,7 @@ func TestDiscardRemovesPendingPack(t *testing.T) {
 	if head, _ := r.Head(ctx, "main"); head != first.Commit {
 		t.Errorf("branch moved to %s", head)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 
 	// Discard after a successful Commit changes nothing.
 	b2, res := buildAndCommit(t, r, nil, manyFiles("big", 150), "committed")
@@ -282,7 +283,7 @@ func TestDiscardRemovesPendingPack(t *testing.T) {
 	if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 // TestRebaseCarriesPendingObjects: rebasing a large build before it commits
@@ -301,7 +302,7 @@ func TestRebaseCarriesPendingObjects(t *testing.T) {
 	putAll(t, b, files)
 	// Another line of history (a branch "other") to rebase onto; main,
 	// which the rebased builder moves, stays where the first builder found it.
-	gitCLI(t, dir, "branch", "other", "main")
+	testgit.Run(t, dir, "branch", "other", "main")
 	ob, err := r.NewBuilder(ctx, first.Commit)
 	if err != nil {
 		t.Fatal(err)
@@ -333,7 +334,7 @@ func TestRebaseCarriesPendingObjects(t *testing.T) {
 	if got := packsOf(t, dir); len(got) != 1 {
 		t.Errorf("packs: %v, want one", got)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 // TestPackWriteFailureStopsTheBuild: when the pack cannot be written, Put
@@ -388,5 +389,5 @@ func TestPackWriteFailureStopsTheBuild(t *testing.T) {
 	if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/crypto/ssh"
@@ -18,7 +19,7 @@ import (
 func newBareRemote(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "remote.git")
-	gitCLI(t, filepath.Dir(dir), "init", "-q", "--bare", "-b", "main", dir)
+	testgit.Run(t, filepath.Dir(dir), "init", "-q", "--bare", "-b", "main", dir)
 	return dir
 }
 
@@ -41,13 +42,13 @@ func TestPushToBareFileRemote(t *testing.T) {
 	if diff := cmp.Diff(want, pr); diff != "" {
 		t.Errorf("push result (-want +got):\n%s", diff)
 	}
-	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != res.Commit.String() {
+	if got := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main")); got != res.Commit.String() {
 		t.Errorf("remote main = %s, want %s", got, res.Commit)
 	}
-	fsckStrict(t, remote)
+	testgit.FsckStrict(t, remote)
 	clone := filepath.Join(t.TempDir(), "clone")
-	gitCLI(t, filepath.Dir(clone), "clone", "-q", remote, clone)
-	if diff := cmp.Diff(map[string]string{"envs/e/f.json": "{}"}, diskFiles(t, clone)); diff != "" {
+	testgit.Run(t, filepath.Dir(clone), "clone", "-q", remote, clone)
+	if diff := cmp.Diff(map[string]string{"envs/e/f.json": "{}"}, testgit.WorkingFiles(t, clone)); diff != "" {
 		t.Errorf("git clone of the remote (-want +got):\n%s", diff)
 	}
 
@@ -62,12 +63,12 @@ func TestPushToBareFileRemote(t *testing.T) {
 	}
 
 	// A remote configured by name works as well.
-	gitCLI(t, dir, "remote", "add", "origin", remote)
+	testgit.Run(t, dir, "remote", "add", "origin", remote)
 	_, res = buildAndCommit(t, r, nil, map[string]string{"envs/e/g.json": "[]"}, "export 2")
 	if _, err := r.Push(ctx, PushOptions{Remote: "origin", Branch: "main"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != res.Commit.String() {
+	if got := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main")); got != res.Commit.String() {
 		t.Errorf("remote main = %s, want %s", got, res.Commit)
 	}
 }
@@ -84,12 +85,12 @@ func TestPushRebuildsOnMovedRemote(t *testing.T) {
 
 	// Another job (a plain git clone) pushes a change to envs/b.
 	other := filepath.Join(t.TempDir(), "other")
-	gitCLI(t, filepath.Dir(other), "clone", "-q", remote, other)
+	testgit.Run(t, filepath.Dir(other), "clone", "-q", remote, other)
 	writeFile(t, filepath.Join(other, "envs/b/2.json"), "b2")
-	gitCLI(t, other, "add", "-A")
-	gitCLI(t, other, "commit", "-q", "-m", "other job")
-	gitCLI(t, other, "push", "-q", "origin", "main")
-	theirs := strings.TrimSpace(gitCLI(t, other, "rev-parse", "HEAD"))
+	testgit.Run(t, other, "add", "-A")
+	testgit.Run(t, other, "commit", "-q", "-m", "other job")
+	testgit.Run(t, other, "push", "-q", "origin", "main")
+	theirs := strings.TrimSpace(testgit.Run(t, other, "rev-parse", "HEAD"))
 
 	// This job changes envs/a on its stale base.
 	opts := commitOpts("this job")
@@ -101,13 +102,13 @@ func TestPushRebuildsOnMovedRemote(t *testing.T) {
 	if pr.Rebuilds != 1 || pr.Commit == mine.Commit {
 		t.Errorf("push result %+v: want one rebuild to a new commit", pr)
 	}
-	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != pr.Commit.String() {
+	if got := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main")); got != pr.Commit.String() {
 		t.Errorf("remote main = %s, want %s", got, pr.Commit)
 	}
-	if _, err := gitTry(remote, "merge-base", "--is-ancestor", theirs, "main"); err != nil {
+	if _, err := testgit.Try(t, remote, "merge-base", "--is-ancestor", theirs, "main"); err != nil {
 		t.Errorf("the other job's commit is not an ancestor of remote main: %v", err)
 	}
-	if got := gitCLI(t, remote, "log", "--format=%s", "main"); got != "this job\nother job\nbase\n" {
+	if got := testgit.Run(t, remote, "log", "--format=%s", "main"); got != "this job\nother job\nbase\n" {
 		t.Errorf("remote log = %q", got)
 	}
 	want := map[string]string{"envs/a/1.json": "a1-new", "envs/b/1.json": "b1", "envs/b/2.json": "b2"}
@@ -121,10 +122,10 @@ func TestPushRebuildsOnMovedRemote(t *testing.T) {
 	if got := gitStatus(t, dir); got != "" {
 		t.Errorf("local git status:\n%s", got)
 	}
-	if diff := cmp.Diff(want, diskFiles(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, testgit.WorkingFiles(t, dir)); diff != "" {
 		t.Errorf("local files (-want +got):\n%s", diff)
 	}
-	fsckStrict(t, remote)
+	testgit.FsckStrict(t, remote)
 }
 
 func TestPushWithoutRebuildIsRejected(t *testing.T) {
@@ -146,7 +147,7 @@ func TestPushWithoutRebuildIsRejected(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != first.Commit.String() {
+	if got := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main")); got != first.Commit.String() {
 		t.Errorf("remote main = %s, want untouched %s", got, first.Commit)
 	}
 	if h, _ := r2.Head(ctx, "main"); h != second.Commit {
@@ -171,7 +172,7 @@ func TestPushConcurrentPushersBothLand(t *testing.T) {
 	var jobs []*job
 	for _, env := range []string{"a", "b"} {
 		dir := filepath.Join(t.TempDir(), env)
-		gitCLI(t, filepath.Dir(dir), "clone", "-q", remote, dir)
+		testgit.Run(t, filepath.Dir(dir), "clone", "-q", remote, dir)
 		j := &job{env: env, r: openRepo(t, dir, OpenOptions{})}
 		j.b, _ = buildAndCommit(t, j.r, []string{"envs/" + env}, map[string]string{
 			"envs/" + env + "/1.json": env + "1",
@@ -208,7 +209,7 @@ func TestPushConcurrentPushersBothLand(t *testing.T) {
 	if rebuilds < 1 {
 		t.Errorf("no push rebuilt its commit")
 	}
-	log := gitCLI(t, remote, "log", "--format=%s", "main")
+	log := testgit.Run(t, remote, "log", "--format=%s", "main")
 	for _, msg := range []string{"export a", "export b", "seed"} {
 		if !strings.Contains(log, msg+"\n") {
 			t.Errorf("remote log lacks %q:\n%s", msg, log)
@@ -217,11 +218,11 @@ func TestPushConcurrentPushersBothLand(t *testing.T) {
 	if n := strings.Count(log, "\n"); n != 3 {
 		t.Errorf("remote has %d commits, want 3:\n%s", n, log)
 	}
-	files := gitCLI(t, remote, "ls-tree", "-r", "--name-only", "main")
+	files := testgit.Run(t, remote, "ls-tree", "-r", "--name-only", "main")
 	if files != "envs/a/1.json\nenvs/b/1.json\n" {
 		t.Errorf("remote files:\n%s", files)
 	}
-	fsckStrict(t, remote)
+	testgit.FsckStrict(t, remote)
 }
 
 func TestPushUnreachableRemote(t *testing.T) {
@@ -336,14 +337,14 @@ func TestPushGivesUpWhenRemoteKeepsMoving(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := filepath.Join(t.TempDir(), "other")
-	gitCLI(t, filepath.Dir(other), "clone", "-q", remote, other)
+	testgit.Run(t, filepath.Dir(other), "clone", "-q", remote, other)
 	n := 0
 	moveRemote := func() {
 		n++
 		writeFile(t, filepath.Join(other, fmt.Sprintf("envs/b/%d", n)), "x")
-		gitCLI(t, other, "add", "-A")
-		gitCLI(t, other, "commit", "-q", "-m", fmt.Sprint("other ", n))
-		gitCLI(t, other, "push", "-q", "origin", "main")
+		testgit.Run(t, other, "add", "-A")
+		testgit.Run(t, other, "commit", "-q", "-m", fmt.Sprint("other ", n))
+		testgit.Run(t, other, "push", "-q", "origin", "main")
 	}
 	moveRemote()
 
@@ -365,7 +366,7 @@ func TestPushGivesUpWhenRemoteKeepsMoving(t *testing.T) {
 	if !strings.Contains(err.Error(), remote) || !strings.Contains(err.Error(), "branch main") {
 		t.Errorf("error %q does not name the remote and branch", err)
 	}
-	if got := gitCLI(t, remote, "log", "-1", "--format=%s", "main"); got != "other 4\n" {
+	if got := testgit.Run(t, remote, "log", "-1", "--format=%s", "main"); got != "other 4\n" {
 		t.Errorf("remote tip = %q; nothing may be forced", got)
 	}
 }
@@ -393,7 +394,7 @@ func TestPushRemoteMovesDuringPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := filepath.Join(t.TempDir(), "other")
-	gitCLI(t, filepath.Dir(other), "clone", "-q", remote, other)
+	testgit.Run(t, filepath.Dir(other), "clone", "-q", remote, other)
 
 	b, _ := buildAndCommit(t, r, []string{"envs/a"}, map[string]string{"envs/a/1": "a1"}, "mine")
 	moved := false
@@ -403,9 +404,9 @@ func TestPushRemoteMovesDuringPush(t *testing.T) {
 		}
 		moved = true
 		writeFile(t, filepath.Join(other, "envs/b/1"), "b1")
-		gitCLI(t, other, "add", "-A")
-		gitCLI(t, other, "commit", "-q", "-m", "theirs")
-		gitCLI(t, other, "push", "-q", "origin", "main")
+		testgit.Run(t, other, "add", "-A")
+		testgit.Run(t, other, "commit", "-q", "-m", "theirs")
+		testgit.Run(t, other, "push", "-q", "origin", "main")
 	}
 	pr, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main", Rebuild: b.Rebuilder(commitOpts("mine"))})
 	if err != nil {
@@ -414,11 +415,11 @@ func TestPushRemoteMovesDuringPush(t *testing.T) {
 	if pr.Attempts != 2 || pr.Rebuilds != 1 {
 		t.Errorf("attempts %d, rebuilds %d; want 2 and 1", pr.Attempts, pr.Rebuilds)
 	}
-	if got := gitCLI(t, remote, "log", "--format=%s", "main"); got != "mine\ntheirs\nbase\n" {
+	if got := testgit.Run(t, remote, "log", "--format=%s", "main"); got != "mine\ntheirs\nbase\n" {
 		t.Errorf("remote log = %q", got)
 	}
-	if got := gitCLI(t, remote, "ls-tree", "-r", "--name-only", "main"); got != "envs/a/1\nenvs/b/0\nenvs/b/1\n" {
+	if got := testgit.Run(t, remote, "ls-tree", "-r", "--name-only", "main"); got != "envs/a/1\nenvs/b/0\nenvs/b/1\n" {
 		t.Errorf("remote files = %q", got)
 	}
-	fsckStrict(t, remote)
+	testgit.FsckStrict(t, remote)
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -17,22 +18,22 @@ import (
 func TestRepairWorktree(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	gitCLI(t, t.TempDir(), "init", "-q", "-b", "main", dir)
+	testgit.Run(t, t.TempDir(), "init", "-q", "-b", "main", dir)
 	r := openRepo(t, dir, OpenOptions{})
 	commitFiles(t, r, nil, map[string]string{
 		"flowsync.json": "{}", "envs/e1/a.json": "a1", "envs/e1/b.json": "b1", "envs/e1/c.json": "c1", "envs/e1/gone.json": "g",
 	}, "first")
-	old := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "main"))
+	old := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
 	commitFiles(t, r, []string{"envs/e1"}, map[string]string{
 		"envs/e1/a.json": "a2", "envs/e1/b.json": "b2", "envs/e1/c.json": "c2", "envs/e1/new.json": "n",
 	}, "second")
-	tip := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "main"))
+	tip := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
 
 	// The working tree and index as the first commit left them, the branch
 	// at the second (a run whose working-tree update failed), then: a local
 	// edit of c.json, a missing b.json and a note outside the prefixes.
-	gitCLI(t, dir, "reset", "-q", "--hard", old)
-	gitCLI(t, dir, "update-ref", "refs/heads/main", tip, old)
+	testgit.Run(t, dir, "reset", "-q", "--hard", old)
+	testgit.Run(t, dir, "update-ref", "refs/heads/main", tip, old)
 	writeFile(t, filepath.Join(dir, "envs/e1/c.json"), "edited by hand")
 	if err := os.Remove(filepath.Join(dir, "envs/e1/b.json")); err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestRepairWorktree(t *testing.T) {
 	}
 
 	// In step: nothing to do, and no lock is left.
-	gitCLI(t, dir, "checkout", "-q", "main", "--", "envs/e1/c.json")
+	testgit.Run(t, dir, "checkout", "-q", "main", "--", "envs/e1/c.json")
 	rep, err = r.RepairWorktree(ctx, "main", []string{"flowsync.json", "envs"})
 	if err != nil || rep.Repaired() || len(rep.Local) != 0 {
 		t.Errorf("second RepairWorktree = %+v, %v; want nothing done", rep, err)
@@ -74,7 +75,7 @@ func TestRepairWorktree(t *testing.T) {
 	if got := gitStatus(t, dir); got != "?? notes.md\n" {
 		t.Errorf("git status = %q", got)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 // TestRemoveCreated: a repository Open created is removed while it has no
@@ -115,7 +116,7 @@ func TestRemoveCreated(t *testing.T) {
 	if removed, err := withCommit.RemoveCreated(); err != nil || removed {
 		t.Errorf("RemoveCreated with a commit = %v, %v", removed, err)
 	}
-	fsckStrict(t, withCommit.Dir())
+	testgit.FsckStrict(t, withCommit.Dir())
 
 	existing := openRepo(t, withCommit.Dir(), OpenOptions{})
 	if existing.Created() {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 )
@@ -30,13 +31,13 @@ func TestUnpushedRebuilder(t *testing.T) {
 	// Another job, from its own clone, pushes environment b and touches
 	// environment a too (its version of a must lose: a is this job's).
 	other := filepath.Join(t.TempDir(), "other")
-	gitCLI(t, filepath.Dir(other), "clone", "-q", remote, other)
+	testgit.Run(t, filepath.Dir(other), "clone", "-q", remote, other)
 	b := openRepo(t, other, OpenOptions{})
 	commitFiles(t, b, nil, map[string]string{"environments/b/y.json": "1", "environments/a/w.json": "theirs"}, "other job")
 	if _, err := b.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
 		t.Fatal(err)
 	}
-	otherTip := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main"))
+	otherTip := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main"))
 
 	// This job commits a change to a (x changed, z removed) but its push
 	// never happens; a later run has nothing new to commit.
@@ -57,10 +58,10 @@ func TestUnpushedRebuilder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")); got != head.String() {
+	if got := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main")); got != head.String() {
 		t.Errorf("remote main = %s, local %s", got, head)
 	}
-	if got := strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main^")); got != otherTip {
+	if got := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main^")); got != otherTip {
 		t.Errorf("rebuilt commit's parent = %s, want the other job's %s", got, otherTip)
 	}
 	want := map[string]string{"flowsync.json": "v1", "environments/a/x.json": "2", "environments/b/y.json": "1"}
@@ -70,15 +71,15 @@ func TestUnpushedRebuilder(t *testing.T) {
 	if got := gitStatus(t, dir); got != "" {
 		t.Errorf("git status after the rebuild:\n%s", got)
 	}
-	if diff := cmp.Diff(want, diskFiles(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, testgit.WorkingFiles(t, dir)); diff != "" {
 		t.Errorf("working files (-want +got):\n%s", diff)
 	}
-	msg := gitCLI(t, remote, "log", "-1", "--format=%B", "main")
+	msg := testgit.Run(t, remote, "log", "-1", "--format=%B", "main")
 	if !strings.HasPrefix(msg, "replay of unpushed exports\n\n") || !strings.Contains(msg, " second\n") || strings.Contains(msg, " first\n") {
 		t.Errorf("rebuilt commit message does not list exactly the unpushed commit:\n%s", msg)
 	}
-	fsckStrict(t, remote)
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, remote)
+	testgit.FsckStrict(t, dir)
 
 	// Unrelated histories (the local repository was started on its own):
 	// every unit of the local tip is replayed.
@@ -88,12 +89,12 @@ func TestUnpushedRebuilder(t *testing.T) {
 		Rebuild: fresh.UnpushedRebuilder("main", 2, commitOpts("replay"))}); err != nil {
 		t.Fatal(err)
 	}
-	tip := plumbing.NewHash(strings.TrimSpace(gitCLI(t, remote, "rev-parse", "main")))
+	tip := plumbing.NewHash(strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main")))
 	want["environments/c/q.json"] = "q"
 	if diff := cmp.Diff(want, readAllFiles(t, fresh, tip)); diff != "" {
 		t.Errorf("tree after replaying an unrelated history (-want +got):\n%s", diff)
 	}
-	fsckStrict(t, remote)
+	testgit.FsckStrict(t, remote)
 }
 
 func TestUnitOf(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,7 +34,7 @@ func TestOpen(t *testing.T) {
 		{
 			name: "existing bare made by git",
 			setup: func(t *testing.T, dir string) {
-				gitCLI(t, filepath.Dir(dir), "init", "--bare", "-b", "prod", dir)
+				testgit.Run(t, filepath.Dir(dir), "init", "--bare", "-b", "prod", dir)
 			},
 			opts:       OpenOptions{Bare: false}, // ignored for existing repositories
 			wantBare:   true,
@@ -42,7 +43,7 @@ func TestOpen(t *testing.T) {
 		{
 			name: "existing non-bare made by git",
 			setup: func(t *testing.T, dir string) {
-				gitCLI(t, filepath.Dir(dir), "init", "-b", "dev", dir)
+				testgit.Run(t, filepath.Dir(dir), "init", "-b", "dev", dir)
 				writeFile(t, filepath.Join(dir, "README"), "x")
 			},
 			opts:       OpenOptions{Bare: true},
@@ -83,7 +84,7 @@ func TestOpen(t *testing.T) {
 			if r.Bare() != tc.wantBare {
 				t.Errorf("Bare() = %v, want %v", r.Bare(), tc.wantBare)
 			}
-			got := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "--is-bare-repository"))
+			got := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "--is-bare-repository"))
 			if want := fmt.Sprint(tc.wantBare); got != want {
 				t.Errorf("git rev-parse --is-bare-repository = %s, want %s", got, want)
 			}
@@ -92,10 +93,10 @@ func TestOpen(t *testing.T) {
 			}
 			// It is usable: commit, and git agrees.
 			res := commitFilesOn(t, r, tc.wantBranch, map[string]string{"a/b.json": "{}\n"})
-			if got := strings.TrimSpace(gitCLI(t, dir, "rev-parse", tc.wantBranch)); got != res.Commit.String() {
+			if got := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", tc.wantBranch)); got != res.Commit.String() {
 				t.Errorf("git rev-parse %s = %s, want %s", tc.wantBranch, got, res.Commit)
 			}
-			fsckStrict(t, dir)
+			testgit.FsckStrict(t, dir)
 			// Reopening finds the same kind of repository.
 			r2 := openRepo(t, dir, OpenOptions{Bare: !tc.wantBare})
 			if r2.Bare() != tc.wantBare {
@@ -155,22 +156,22 @@ func TestBuildCommitReadBack(t *testing.T) {
 	if diff := cmp.Diff(Stats{Added: 5}, res.Stats); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 
 	if diff := cmp.Diff(files, readAllFiles(t, r, res.Commit)); diff != "" {
 		t.Errorf("read back (-want +got):\n%s", diff)
 	}
 	// git agrees on content and modes.
-	lsTree := gitCLI(t, dir, "ls-tree", "-r", "main")
+	lsTree := testgit.Run(t, dir, "ls-tree", "-r", "main")
 	for p := range files {
 		if !strings.Contains(lsTree, "100644 blob ") || !strings.Contains(lsTree, "\t"+p+"\n") {
 			t.Errorf("git ls-tree lacks %s:\n%s", p, lsTree)
 		}
 	}
-	if got := gitCLI(t, dir, "show", "main:envs/e1/flows/f1/meta.json"); got != files["envs/e1/flows/f1/meta.json"] {
+	if got := testgit.Run(t, dir, "show", "main:envs/e1/flows/f1/meta.json"); got != files["envs/e1/flows/f1/meta.json"] {
 		t.Errorf("git show = %q", got)
 	}
-	if got := gitCLI(t, dir, "log", "--format=%an <%ae> %aI %s", "main"); got != "Flow Sync <flowsync@example.invalid> 2025-03-04T05:06:07+00:00 first export\n" {
+	if got := testgit.Run(t, dir, "log", "--format=%an <%ae> %aI %s", "main"); got != "Flow Sync <flowsync@example.invalid> 2025-03-04T05:06:07+00:00 first export\n" {
 		t.Errorf("git log = %q", got)
 	}
 
@@ -254,7 +255,7 @@ func TestReplaceSubtreeAndDelete(t *testing.T) {
 	if diff := cmp.Diff(Stats{Added: 1, Modified: 1, Deleted: 2}, res.Stats); diff != "" {
 		t.Errorf("stats (-want +got):\n%s", diff)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 
 	// Replacing with nothing removes the directory; Delete removes a file.
 	ctx := context.Background()
@@ -276,10 +277,10 @@ func TestReplaceSubtreeAndDelete(t *testing.T) {
 	if diff := cmp.Diff(want, readAllFiles(t, r, res.Commit)); diff != "" {
 		t.Errorf("after delete (-want +got):\n%s", diff)
 	}
-	if got := gitCLI(t, dir, "ls-tree", "--name-only", "main", "envs/"); got != "envs/e1\n" {
+	if got := testgit.Run(t, dir, "ls-tree", "--name-only", "main", "envs/"); got != "envs/e1\n" {
 		t.Errorf("git ls-tree envs/ = %q, want only envs/e1", got)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 func TestUnchangedMakesNoCommit(t *testing.T) {
@@ -294,7 +295,7 @@ func TestUnchangedMakesNoCommit(t *testing.T) {
 	if second.Changed || second.Commit != first.Commit || second.Stats != (Stats{}) {
 		t.Errorf("unchanged run = %+v, want no commit at %s", second, first.Commit)
 	}
-	if got := gitCLI(t, dir, "rev-list", "--count", "main"); got != "1\n" {
+	if got := testgit.Run(t, dir, "rev-list", "--count", "main"); got != "1\n" {
 		t.Errorf("commit count = %q, want 1", got)
 	}
 	if after := looseObjects(t, r.GitDir()); len(after) != len(before) {
@@ -346,7 +347,7 @@ func TestOnlyChangedObjectsWritten(t *testing.T) {
 	var added []string
 	for h := range after {
 		if !before[h] {
-			added = append(added, strings.TrimSpace(gitCLI(t, dir, "cat-file", "-t", h)))
+			added = append(added, strings.TrimSpace(testgit.Run(t, dir, "cat-file", "-t", h)))
 		}
 	}
 	// 1 blob + trees for f042, flows, e1, envs and the root + 1 commit.
@@ -358,7 +359,7 @@ func TestOnlyChangedObjectsWritten(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("objects written for a 1-file change (-want +got):\n%s", diff)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 // TestTreeOrderingMatchesGit builds names whose order differs between plain
@@ -384,7 +385,7 @@ func TestTreeOrderingMatchesGit(t *testing.T) {
 				t.Fatal(err)
 			}
 			scratch := t.TempDir()
-			gitCLI(t, scratch, "init", "-q")
+			testgit.Run(t, scratch, "init", "-q")
 			for _, p := range tc.files {
 				content := "content of " + p + "\n"
 				if err := b.Put(p, []byte(content)); err != nil {
@@ -396,17 +397,17 @@ func TestTreeOrderingMatchesGit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			gitCLI(t, scratch, "add", "-A")
-			wantTree := strings.TrimSpace(gitCLI(t, scratch, "write-tree"))
-			gotTree := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "main^{tree}"))
+			testgit.Run(t, scratch, "add", "-A")
+			wantTree := strings.TrimSpace(testgit.Run(t, scratch, "write-tree"))
+			gotTree := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main^{tree}"))
 			if gotTree != wantTree {
 				t.Errorf("tree = %s, git add made %s\nours:\n%s\ngit's:\n%s", gotTree, wantTree,
-					gitCLI(t, dir, "ls-tree", "-r", "-t", "main"), gitCLI(t, scratch, "ls-tree", "-r", "-t", wantTree))
+					testgit.Run(t, dir, "ls-tree", "-r", "-t", "main"), testgit.Run(t, scratch, "ls-tree", "-r", "-t", wantTree))
 			}
-			if got, want := gitCLI(t, dir, "ls-tree", "-r", "-t", "main"), gitCLI(t, scratch, "ls-tree", "-r", "-t", wantTree); got != want {
+			if got, want := testgit.Run(t, dir, "ls-tree", "-r", "-t", "main"), testgit.Run(t, scratch, "ls-tree", "-r", "-t", wantTree); got != want {
 				t.Errorf("git ls-tree differs:\n%s\nwant:\n%s", got, want)
 			}
-			fsckStrict(t, dir)
+			testgit.FsckStrict(t, dir)
 			_ = res
 		})
 	}
@@ -510,7 +511,7 @@ func TestPathConflicts(t *testing.T) {
 		}
 	})
 	t.Run("delete then put turns a file into a directory", func(t *testing.T) {
-		gitCLI(t, r.Dir(), "branch", "other", base.Commit.String())
+		testgit.Run(t, r.Dir(), "branch", "other", base.Commit.String())
 		b, _ := r.NewBuilder(ctx, base.Commit)
 		if err := b.Delete("file"); err != nil {
 			t.Fatal(err)
@@ -582,7 +583,7 @@ func TestConcurrentUpdateDetected(t *testing.T) {
 	if _, err := c2.Commit(ctx, opts); !errors.Is(err, ErrConcurrentUpdate) {
 		t.Fatalf("second creation error = %v, want ErrConcurrentUpdate", err)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 func TestDeterministicCommitHash(t *testing.T) {
@@ -616,7 +617,7 @@ func TestRebaseReplaysOperations(t *testing.T) {
 
 	// Someone else's commit on base, touching envs/b (made on another branch
 	// here; Push fetches it the same way).
-	gitCLI(t, dir, "branch", "theirs", base.Commit.String())
+	testgit.Run(t, dir, "branch", "theirs", base.Commit.String())
 	o, _ := r.NewBuilder(ctx, base.Commit)
 	_ = o.ReplaceSubtree("envs/b")
 	_ = o.Put("envs/b/1", []byte("b1-new"))
@@ -641,7 +642,7 @@ func TestRebaseReplaysOperations(t *testing.T) {
 	if diff := cmp.Diff(Stats{Modified: 1, Deleted: 1}, rebuilt.Stats); diff != "" {
 		t.Errorf("rebased stats (-want +got):\n%s", diff)
 	}
-	parent := strings.TrimSpace(gitCLI(t, dir, "rev-parse", "main^"))
+	parent := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main^"))
 	if parent != theirs.Commit.String() {
 		t.Errorf("rebased parent = %s, want %s", parent, theirs.Commit)
 	}
@@ -651,5 +652,5 @@ func TestRebaseReplaysOperations(t *testing.T) {
 	if err := b.Put("x", nil); !errors.Is(err, ErrBuilderDone) {
 		t.Errorf("Put on a rebased builder = %v, want ErrBuilderDone", err)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/knownhosts"
 )
@@ -25,10 +26,10 @@ import (
 type sshGitServer struct {
 	addr    string
 	hostKey ssh.PublicKey
-	execs   sync.WaitGroup
 	mu      sync.Mutex
 	ran     []string // commands run
 	open    []net.Conn
+	gitEnv  []string // the environment of the git commands it runs
 }
 
 func startSSHGitServer(t *testing.T, root string, clientKey ssh.PublicKey) *sshGitServer {
@@ -54,7 +55,7 @@ func startSSHGitServer(t *testing.T, root string, clientKey ssh.PublicKey) *sshG
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &sshGitServer{addr: ln.Addr().String(), hostKey: hostSigner.PublicKey()}
+	s := &sshGitServer{addr: ln.Addr().String(), hostKey: hostSigner.PublicKey(), gitEnv: testgit.Env(t)}
 	var conns sync.WaitGroup
 	conns.Add(1)
 	go func() {
@@ -132,7 +133,7 @@ func (s *sshGitServer) serveSession(ch ssh.Channel, reqs <-chan *ssh.Request, ro
 		s.mu.Unlock()
 		repoPath := filepath.Join(root, filepath.Clean("/"+strings.Trim(arg, "'")))
 		cmd := exec.Command("git", strings.TrimPrefix(prog, "git-"), repoPath)
-		cmd.Env = gitEnv()
+		cmd.Env = s.gitEnv
 		cmd.Stdout, cmd.Stderr = ch, ch.Stderr()
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -184,7 +185,7 @@ func TestPushSSH(t *testing.T) {
 	ctx := context.Background()
 	root := t.TempDir()
 	bare := filepath.Join(root, "flows.git")
-	gitCLI(t, root, "init", "-q", "--bare", "-b", "main", bare)
+	testgit.Run(t, root, "init", "-q", "--bare", "-b", "main", bare)
 	clientKey, clientPub := sshClientKey(t)
 	keys := func() ([]ssh.Signer, error) { return []ssh.Signer{clientKey}, nil }
 	srv := startSSHGitServer(t, root, clientPub)
@@ -206,7 +207,7 @@ func TestPushSSH(t *testing.T) {
 		if pr.Remote != shown {
 			t.Errorf("reported remote %q, want %q", pr.Remote, shown)
 		}
-		if got := strings.TrimSpace(gitCLI(t, bare, "rev-parse", "main")); got != res.Commit.String() {
+		if got := strings.TrimSpace(testgit.Run(t, bare, "rev-parse", "main")); got != res.Commit.String() {
 			t.Errorf("remote main = %s, want %s", got, res.Commit)
 		}
 		if ran := strings.Join(srv.commands(), " "); !strings.Contains(ran, "git-receive-pack") {
@@ -271,7 +272,7 @@ func TestPushSSH(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := openRepo(t, t.TempDir(), OpenOptions{Bare: true})
 			buildAndCommit(t, r, nil, map[string]string{"envs/e/other.json": "{}"}, "other")
-			remoteBefore := gitCLI(t, bare, "rev-parse", "main")
+			remoteBefore := testgit.Run(t, bare, "rev-parse", "main")
 			ranBefore := len(srv.commands())
 			_, err := r.Push(ctx, PushOptions{Remote: remoteURL, Branch: "main", Auth: Auth{
 				SSHKeys: tc.keys, KnownHostsFiles: tc.knownHosts(t),
@@ -286,7 +287,7 @@ func TestPushSSH(t *testing.T) {
 			if strings.Contains(err.Error(), "git@") {
 				t.Errorf("error shows the URL's user: %v", err)
 			}
-			if got := gitCLI(t, bare, "rev-parse", "main"); got != remoteBefore {
+			if got := testgit.Run(t, bare, "rev-parse", "main"); got != remoteBefore {
 				t.Errorf("remote changed")
 			}
 			if ran := srv.commands()[ranBefore:]; len(ran) != 0 {

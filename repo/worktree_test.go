@@ -8,37 +8,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/google/go-cmp/cmp"
 )
 
 func gitStatus(t *testing.T, dir string) string {
 	t.Helper()
-	return gitCLI(t, dir, "status", "--porcelain", "--untracked-files=all")
-}
-
-// diskFiles lists the working files (outside .git) with their contents.
-func diskFiles(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && d.Name() == ".git" {
-			return filepath.SkipDir
-		}
-		if d.IsDir() {
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[filepath.ToSlash(rel)] = string(b)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testgit.Run(t, dir, "status", "--porcelain", "--untracked-files=all")
 }
 
 func TestWorktreeFollowsCommits(t *testing.T) {
@@ -75,24 +51,24 @@ func TestWorktreeFollowsCommits(t *testing.T) {
 			if got := gitStatus(t, dir); got != "" {
 				t.Errorf("git status --porcelain:\n%s", got)
 			}
-			if diff := cmp.Diff(st.want, diskFiles(t, dir)); diff != "" {
+			if diff := cmp.Diff(st.want, testgit.WorkingFiles(t, dir)); diff != "" {
 				t.Errorf("working files (-want +got):\n%s", diff)
 			}
 			if _, err := os.Stat(filepath.Join(dir, "envs", "e1", "f2")); !errors.Is(err, os.ErrNotExist) && st.replace != nil {
 				t.Errorf("emptied directory envs/e1/f2 still exists: %v", err)
 			}
-			fsckStrict(t, dir)
+			testgit.FsckStrict(t, dir)
 		})
 	}
 }
 
 func TestWorktreeKeepsUnrelatedLocalChanges(t *testing.T) {
 	dir := t.TempDir()
-	gitCLI(t, t.TempDir(), "init", "-q", "-b", "main", dir)
+	testgit.Run(t, t.TempDir(), "init", "-q", "-b", "main", dir)
 	writeFile(t, filepath.Join(dir, "notes.md"), "mine")
 	writeFile(t, filepath.Join(dir, "envs/e1/a.json"), "a")
-	gitCLI(t, dir, "add", "-A")
-	gitCLI(t, dir, "commit", "-q", "-m", "by git")
+	testgit.Run(t, dir, "add", "-A")
+	testgit.Run(t, dir, "commit", "-q", "-m", "by git")
 
 	writeFile(t, filepath.Join(dir, "notes.md"), "edited, not committed")
 	writeFile(t, filepath.Join(dir, "scratch.txt"), "untracked")
@@ -103,7 +79,7 @@ func TestWorktreeKeepsUnrelatedLocalChanges(t *testing.T) {
 	if got := gitStatus(t, dir); got != want {
 		t.Errorf("git status = %q, want %q", got, want)
 	}
-	if got := gitCLI(t, dir, "log", "--format=%s"); got != "export\nby git\n" {
+	if got := testgit.Run(t, dir, "log", "--format=%s"); got != "export\nby git\n" {
 		t.Errorf("git log = %q", got)
 	}
 }
@@ -138,7 +114,7 @@ func TestWorktreeRefusesLocalChanges(t *testing.T) {
 			name: "staged change",
 			local: func(t *testing.T, dir string) {
 				writeFile(t, filepath.Join(dir, "envs/e1/a.json"), "staged")
-				gitCLI(t, dir, "add", "envs/e1/a.json")
+				testgit.Run(t, dir, "add", "envs/e1/a.json")
 				writeFile(t, filepath.Join(dir, "envs/e1/a.json"), "a") // worktree back to HEAD's content
 			},
 			conflit: "envs/e1/a.json (staged change)",
@@ -190,10 +166,10 @@ func TestWorktreeOtherBranchCheckedOut(t *testing.T) {
 	if _, err := b.Commit(ctx, commitOpts("main only")); err != nil {
 		t.Fatal(err)
 	}
-	if got := diskFiles(t, dir); len(got) != 0 {
+	if got := testgit.WorkingFiles(t, dir); len(got) != 0 {
 		t.Errorf("worktree of another branch got files: %v", got)
 	}
-	if got := gitCLI(t, dir, "ls-tree", "-r", "--name-only", "main"); got != "f.json\n" {
+	if got := testgit.Run(t, dir, "ls-tree", "-r", "--name-only", "main"); got != "f.json\n" {
 		t.Errorf("main = %q", got)
 	}
 }

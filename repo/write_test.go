@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/google/go-cmp/cmp"
 )
@@ -16,7 +17,7 @@ func TestWriteIntoPackedRepo(t *testing.T) {
 	dir := t.TempDir()
 	r := openRepo(t, dir, OpenOptions{Bare: true})
 	commitFiles(t, r, nil, map[string]string{"a/x.json": "x", "b/y.json": "y"}, "first")
-	gitCLI(t, dir, "gc", "-q", "--prune=now")
+	testgit.Run(t, dir, "gc", "-q", "--prune=now")
 	if got := looseObjects(t, dir); len(got) != 0 {
 		t.Fatalf("loose objects after git gc: %v", got)
 	}
@@ -48,7 +49,7 @@ func TestWriteIntoPackedRepo(t *testing.T) {
 			t.Errorf("temporary file left: %s", h)
 		}
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 	head, err := r.Head(t.Context(), "main")
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +58,7 @@ func TestWriteIntoPackedRepo(t *testing.T) {
 	if diff := cmp.Diff(wantFiles, readAllFiles(t, r, head)); diff != "" {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
-	if got := gitCLI(t, dir, "show", "main:c/z.json"); got != "z" {
+	if got := testgit.Run(t, dir, "show", "main:c/z.json"); got != "z" {
 		t.Errorf("git show main:c/z.json = %q", got)
 	}
 }
@@ -87,7 +88,7 @@ func TestStoredObjectsReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 // TestWorktreeWritesAroundExistingEntries: pre-existing directories, an
@@ -114,7 +115,7 @@ func TestWorktreeWritesAroundExistingEntries(t *testing.T) {
 	if got := gitStatus(t, dir); got != "" {
 		t.Errorf("git status --porcelain:\n%s", got)
 	}
-	if diff := cmp.Diff(want, diskFiles(t, dir)); diff != "" {
+	if diff := cmp.Diff(want, testgit.WorkingFiles(t, dir)); diff != "" {
 		t.Errorf("working files (-want +got):\n%s", diff)
 	}
 	if _, err := os.Lstat(filepath.Join(dir, "old")); !os.IsNotExist(err) {
@@ -123,7 +124,7 @@ func TestWorktreeWritesAroundExistingEntries(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "envs", "e1", "empty")); err != nil {
 		t.Errorf("pre-existing empty directory: %v", err)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 }
 
 // TestWorktreeIndexStatMatchesDisk: the index records the stat data of the

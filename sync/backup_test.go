@@ -3,7 +3,6 @@ package sync_test
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 	fsync "github.com/flowsync/flowsync/sync"
 )
@@ -22,9 +22,7 @@ func TestBackupExportsPushesAndKeepsLinks(t *testing.T) {
 	ctx := context.Background()
 	e := startEmu(t, nil)
 	remote := filepath.Join(t.TempDir(), "remote.git")
-	if out, err := exec.Command("git", "init", "--bare", "-b", "main", remote).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	testgit.Run(t, "", "init", "-q", "--bare", "-b", "main", remote)
 	rp := openRepo(t, false)
 	backup := func() *fsync.BackupResult {
 		t.Helper()
@@ -49,14 +47,14 @@ func TestBackupExportsPushesAndKeepsLinks(t *testing.T) {
 		t.Errorf("an unchanged environment made a commit")
 	}
 	head, _ := rp.Head(ctx, "main")
-	if got := strings.TrimSpace(gitCheck(t, remote, "rev-parse", "main")); got != head.String() {
+	if got := strings.TrimSpace(testgit.Run(t, remote, "rev-parse", "main")); got != head.String() {
 		t.Errorf("remote main = %s, want the local head %s with the links", got, head)
 	}
-	files := gitCheck(t, remote, "ls-tree", "-r", "--name-only", "main")
+	files := testgit.Run(t, remote, "ls-tree", "-r", "--name-only", "main")
 	if !strings.Contains(files, "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
 		t.Errorf("the remote has no links file:\n%s", files)
 	}
-	gitCheck(t, remote, "fsck", "--strict")
+	testgit.FsckStrict(t, remote)
 
 	// A push that cannot reach its remote keeps the commit and says so.
 	_, err := e.engine(rp).Backup(ctx, fsync.BackupOptions{

@@ -1,13 +1,9 @@
 package sync_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,9 +12,8 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
-	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/repo"
 	fsync "github.com/flowsync/flowsync/sync"
 )
@@ -31,57 +26,20 @@ import (
 // (a user with the Power Platform Administrator role: a delegated identity
 // that may create flows).
 type emu struct {
+	*testemu.Emu
 	t      testing.TB
-	inst   *embedded.Instance
-	clock  *emulator.ManualClock
-	hc     *http.Client
 	client *client.Client
 	admin  emulator.Principal
 }
 
+// startEmu loads snap (nil: the demo tenant) with throttling off and a
+// manual clock.
 func startEmu(t testing.TB, snap *emulator.Snapshot) *emu {
 	t.Helper()
-	if snap == nil {
-		snap = seed.Demo()
-	}
-	clock := emulator.NewManualClock(seed.DemoNow())
-	inst, err := embedded.Start(context.Background(), embedded.Options{
-		Snapshot: snap,
-		Emulator: emulator.Options{Clock: clock, Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
-	})
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	admin, ok := embedded.AdminUser(snap)
-	if !ok {
-		t.Fatal("snapshot has no admin user")
-	}
-	e := &emu{t: t, inst: inst, clock: clock, hc: &http.Client{Transport: tr}, admin: admin}
-	e.client = e.newClient(admin.ID)
+	te := testemu.Start(t, testemu.Options{Snapshot: snap})
+	e := &emu{Emu: te, t: t, admin: te.Admin()}
+	e.client = te.Client(e.admin.ID)
 	return e
-}
-
-func (e *emu) newClient(principal api.PrincipalID) *client.Client {
-	e.t.Helper()
-	ep, err := client.EndpointsFor(client.Public)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	c, err := client.New(client.Config{
-		Endpoints: ep.WithBaseURL(e.inst.URL),
-		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
-			return e.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
-		}),
-		HTTPClient: e.hc,
-		Sleep:      func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return c
 }
 
 // identity is the admin as the importer sees it.
@@ -92,44 +50,14 @@ func (e *emu) identity() importer.Identity {
 // stats returns the admitted calls and writes of every identity.
 func (e *emu) stats() (calls, writes int) {
 	e.t.Helper()
-	var out struct {
-		Identities map[string]emulator.Stats `json:"identities"`
-	}
-	e.control(http.MethodGet, "/_emulator/stats", &out)
-	for _, s := range out.Identities {
-		calls += s.Calls
-		writes += s.NonGet
-	}
-	return calls, writes
-}
-
-func (e *emu) control(method, path string, out any) {
-	e.t.Helper()
-	req, err := http.NewRequest(method, e.inst.URL+path, nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	var buf bytes.Buffer
-	buf.ReadFrom(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		e.t.Fatalf("%s %s: %s: %s", method, path, resp.Status, buf.String())
-	}
-	if out != nil {
-		if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-			e.t.Fatalf("%s %s: %v", method, path, err)
-		}
-	}
+	sum := e.Total()
+	return sum.Calls, sum.NonGet
 }
 
 // flows returns the live (not deleted) flows of env in the emulator state.
 func (e *emu) flows(env api.EnvName) []emulator.Flow {
 	var out []emulator.Flow
-	for _, f := range e.inst.Server.Dump().Flows {
+	for _, f := range e.Inst.Server.Dump().Flows {
 		if f.Environment == env && f.DeletedTime == nil {
 			out = append(out, f)
 		}

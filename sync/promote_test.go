@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 	fsync "github.com/flowsync/flowsync/sync"
 )
@@ -145,7 +145,7 @@ func TestPromoteDevToProdMapsConnectionsAndPrincipalsAndConverges(t *testing.T) 
 	if links[seed.DemoFlowInvoiceApproval] != prodInvoiceApproval || len(links) != len(promotable) {
 		t.Errorf("links = %v, want %d with Invoice approval -> %s", links, len(promotable), prodInvoiceApproval)
 	}
-	gitCheck(t, rp.Dir(), "fsck", "--strict")
+	testgit.FsckStrict(t, rp.Dir())
 
 	// Afterwards a diff is clean and a second import writes nothing.
 	po := devToProd(mapFile).PlanOptions
@@ -199,9 +199,7 @@ func TestPromoteFollowsARenameThroughStoredLinksAlsoFromAFreshClone(t *testing.T
 	ctx := context.Background()
 	e := startEmu(t, nil)
 	remote := filepath.Join(t.TempDir(), "remote.git")
-	if out, err := exec.Command("git", "init", "--bare", "-b", "main", remote).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	testgit.Run(t, "", "init", "-q", "--bare", "-b", "main", remote)
 	push := &repo.PushOptions{Remote: "file://" + remote}
 	rp := openRepo(t, false)
 	e.exportEnv(rp, seed.DemoEnvDev)
@@ -213,7 +211,7 @@ func TestPromoteFollowsARenameThroughStoredLinksAlsoFromAFreshClone(t *testing.T
 	rename := func(to string) {
 		t.Helper()
 		// Priya, the maker, renames her flow.
-		if _, err := e.newClient(seed.DemoPriya).UpdateFlow(ctx, seed.DemoEnvDev, seed.DemoFlowStopped, api.FlowProperties{DisplayName: to}); err != nil {
+		if _, err := e.Client(seed.DemoPriya).UpdateFlow(ctx, seed.DemoEnvDev, seed.DemoFlowStopped, api.FlowProperties{DisplayName: to}); err != nil {
 			t.Fatal(err)
 		}
 		e.exportEnv(rp, seed.DemoEnvDev)
@@ -235,9 +233,7 @@ func TestPromoteFollowsARenameThroughStoredLinksAlsoFromAFreshClone(t *testing.T
 	// From a fresh clone of the backup repository.
 	rename("Archive old files (renamed)")
 	clone := filepath.Join(t.TempDir(), "clone")
-	if out, err := exec.Command("git", "clone", "-q", remote, clone).CombinedOutput(); err != nil {
-		t.Fatalf("git clone: %v\n%s", err, out)
-	}
+	testgit.Run(t, "", "clone", "-q", remote, clone)
 	rc, err := repo.Open(ctx, clone, repo.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -265,7 +261,7 @@ func TestPromoteAmbiguousNameAsksForALink(t *testing.T) {
 	rp := openRepo(t, false)
 	e.exportEnv(rp, seed.DemoEnvDev)
 	// A second "Invoice approval" in Prod, made by its maker.
-	priya := e.newClient(seed.DemoPriya)
+	priya := e.Client(seed.DemoPriya)
 	orig, err := priya.GetFlow(ctx, seed.DemoEnvProd, prodInvoiceApproval, client.GetFlowOptions{})
 	if err != nil {
 		t.Fatal(err)

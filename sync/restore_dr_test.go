@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 
 	"github.com/flowsync/flowsync/export"
-	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/repo"
 	fsync "github.com/flowsync/flowsync/sync"
 )
@@ -22,30 +21,14 @@ import (
 // the mapping must choose), one SharePoint and one Approvals connection
 // (auto-mapped).
 const (
-	envDR         api.EnvName        = "5d1c0b7e-6c3a-4f0e-9a51-0d0d0d0d0d0d"
-	connDROutlook api.ConnectionName = "shared-office365-dr000000-0000-4000-8000-000000000001"
-	connDROther   api.ConnectionName = "shared-office365-dr000000-0000-4000-8000-000000000002"
+	envDR         = testemu.DREnv
+	connDROutlook = testemu.DROutlook
+	connDROther   = testemu.DROutlook2
 )
 
 // drFlows are the Dev flows restored into the new environment: every
 // connector they use has a connection there, and one has secrets.
 var drFlows = []string{"Invoice approval", "Request a laptop", "Archive old files", string(seed.DemoFlowSecrets)}
-
-func drSnapshot() *emulator.Snapshot {
-	snap := seed.Demo()
-	at := seed.DemoNow().Add(-time.Hour)
-	snap.Environments = append(snap.Environments, emulator.Environment{Name: envDR, DisplayName: "Contoso DR", Sku: "Sandbox", CreatedTime: at})
-	for _, c := range []emulator.Connection{
-		{API: "shared_office365", Name: connDROutlook, DisplayName: "it-ops@contoso.com"},
-		{API: "shared_office365", Name: connDROther, DisplayName: "noreply@contoso.com"},
-		{API: "shared_sharepointonline", Name: "shared-sharepointonl-dr000000-0000-4000-8000-000000000003", DisplayName: "it-ops@contoso.com"},
-		{API: "shared_approvals", Name: "shared-approvals-dr000000-0000-4000-8000-000000000004", DisplayName: "Approvals"},
-	} {
-		c.Environment, c.Status, c.CreatedBy, c.CreatedTime = envDR, "Connected", seed.DemoAdmin, at
-		snap.Connections = append(snap.Connections, c)
-	}
-	return snap
-}
 
 // TestRestoreIntoNewEnvironmentWithSealedSecrets: Dev is backed up with its
 // secrets sealed to an age key; after Dev is lost, its flows are restored
@@ -53,7 +36,7 @@ func drSnapshot() *emulator.Snapshot {
 // run (Started as in the tree), their secrets are the real values, and no
 // placeholder reaches the service.
 func TestRestoreIntoNewEnvironmentWithSealedSecrets(t *testing.T) {
-	e := startEmu(t, drSnapshot())
+	e := startEmu(t, testemu.DRSnapshot())
 	rp := openRepo(t, false)
 	ctx := context.Background()
 	id, err := age.GenerateX25519Identity()
@@ -62,7 +45,7 @@ func TestRestoreIntoNewEnvironmentWithSealedSecrets(t *testing.T) {
 	}
 	if _, _, err := export.Run(ctx, export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
 		Envs: []string{string(seed.DemoEnvDev)}, Branch: "main", Author: repo.Signature{Name: "Sync Test", Email: "sync-test@example.invalid"},
-		Now: e.clock.Now, Sealer: export.AgeSealer{id.Recipient()},
+		Now: e.Clock.Now, Sealer: export.AgeSealer{id.Recipient()},
 	}, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ import (
 func (e *emu) backupAt(rp *repo.Repo, env api.EnvName) plumbing.Hash {
 	e.t.Helper()
 	res, _, err := export.Run(context.Background(), export.ClientSource{Client: e.client, Admin: true}, rp, export.Options{
-		Envs: []string{string(env)}, Branch: "main", Author: repo.Signature{Name: "Sync Test", Email: "sync-test@example.invalid"}, Now: e.clock.Now,
+		Envs: []string{string(env)}, Branch: "main", Author: repo.Signature{Name: "Sync Test", Email: "sync-test@example.invalid"}, Now: e.Clock.Now,
 	}, nil)
 	if err != nil {
 		e.t.Fatalf("export %s: %v", env, err)
@@ -56,7 +56,7 @@ func (e *emu) disaster() api.FlowName {
 	if _, err := e.client.DeleteFlow(ctx, env, flowArchive, true); err != nil {
 		e.t.Fatal(err)
 	}
-	e.clock.Advance(pastRetainer) // Archive old files leaves the recycle bin
+	e.Clock.Advance(pastRetainer) // Archive old files leaves the recycle bin
 	// Somebody was made co-owner of Request a laptop after the backup, and
 	// then it was deleted: restored from the recycle bin it comes back
 	// with that co-owner, whom the tree does not have.
@@ -75,7 +75,7 @@ func (e *emu) disaster() api.FlowName {
 		flow  api.FlowName
 		maker api.PrincipalID
 	}{{flowInvoice, seed.DemoPriya}, {flowERP, seed.DemoMarcus}} {
-		c := e.newClient(b.maker)
+		c := e.Client(b.maker)
 		f, err := c.GetFlow(ctx, env, b.flow, client.GetFlowOptions{})
 		if err != nil {
 			e.t.Fatal(err)
@@ -125,11 +125,11 @@ func TestRestoreAfterDisaster(t *testing.T) {
 	rp := openRepo(t, false)
 	ctx := context.Background()
 	good := e.backupAt(rp, seed.DemoEnvDev)
-	goodTime := e.clock.Now()
+	goodTime := e.Clock.Now()
 
-	e.clock.Advance(time.Hour)
+	e.Clock.Advance(time.Hour)
 	later := e.disaster()
-	e.clock.Advance(time.Hour)
+	e.Clock.Advance(time.Hour)
 	bad := e.backupAt(rp, seed.DemoEnvDev) // the nightly job records the damage
 	if bad == good {
 		t.Fatal("the backup after the disaster made no commit")
@@ -248,7 +248,7 @@ func TestRestoreReportsFlowsThatCannotBeTurnedOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.inst.Server.SetFaults(cfg); err != nil {
+	if err := e.Inst.Server.SetFaults(cfg); err != nil {
 		t.Fatal(err)
 	}
 	opts := fsync.RestoreOptions{Rev: good.String(), Env: string(seed.DemoEnvDev), Identity: e.identity(), Author: testAuthor()}
@@ -279,7 +279,7 @@ func TestRestoreReportsFlowsThatCannotBeTurnedOn(t *testing.T) {
 		t.Errorf("%d flows reported, want 2: %+v", len(bad), bad)
 	}
 
-	if err := e.inst.Server.SetFaults(emulator.FaultConfig{}); err != nil {
+	if err := e.Inst.Server.SetFaults(emulator.FaultConfig{}); err != nil {
 		t.Fatal(err)
 	}
 	res, err = e.engine(rp).Restore(ctx, opts)

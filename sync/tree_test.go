@@ -3,7 +3,6 @@ package sync_test
 import (
 	"context"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/model"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 	fsync "github.com/flowsync/flowsync/sync"
 )
@@ -78,15 +78,6 @@ func openRepo(t *testing.T, bare bool) *repo.Repo {
 	}
 	t.Cleanup(func() { rp.Close() })
 	return rp
-}
-
-func gitCheck(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }
 
 const (
@@ -178,11 +169,11 @@ func TestLinkStoreCommitsLinksThatExportsKeep(t *testing.T) {
 	if len(links) != 1 || links[flowA] != flowP {
 		t.Fatalf("links after export = %v, want %s -> %s", links, flowA, flowP)
 	}
-	gitCheck(t, rp.Dir(), "fsck", "--strict")
-	if st := gitCheck(t, rp.Dir(), "status", "--porcelain"); st != "" {
+	testgit.FsckStrict(t, rp.Dir())
+	if st := testgit.Run(t, rp.Dir(), "status", "--porcelain"); st != "" {
 		t.Errorf("working tree not clean:\n%s", st)
 	}
-	body := gitCheck(t, rp.Dir(), "show", "HEAD~1:links/"+string(envDev)+"/"+string(envProd)+".json")
+	body := testgit.Run(t, rp.Dir(), "show", "HEAD~1:links/"+string(envDev)+"/"+string(envProd)+".json")
 	if !strings.Contains(body, string(flowP)) || !strings.Contains(body, `"format": 1`) {
 		t.Errorf("stored links file = %s", body)
 	}

@@ -16,7 +16,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"io/fs"
-	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +25,7 @@ import (
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
 	"github.com/flowsync/flowsync/internal/auth"
+	"github.com/flowsync/flowsync/internal/testcert"
 )
 
 // keyPair is a self-signed certificate and its key.
@@ -36,35 +36,16 @@ type keyPair struct {
 
 func newKeyPair(t *testing.T, cn string, key crypto.Signer) keyPair {
 	t.Helper()
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(7),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:     time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return keyPair{key: key, cert: cert}
+	return keyPair{key: key, cert: testcert.SelfSigned(t, cn, key,
+		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2035, 1, 1, 0, 0, 0, 0, time.UTC))}
 }
 
 func newRSAPair(t *testing.T, cn string) keyPair {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return newKeyPair(t, cn, key)
+	return newKeyPair(t, cn, testcert.RSAKey(t))
 }
 
-func (p keyPair) certPEM() []byte {
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.cert.Raw})
-}
+func (p keyPair) certPEM() []byte { return testcert.PEM(p.cert) }
 
 func (p keyPair) pkcs8PEM(t *testing.T) []byte {
 	t.Helper()

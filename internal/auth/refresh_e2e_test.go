@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"io"
 	"net/http"
@@ -22,6 +20,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/entra"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
@@ -115,39 +114,21 @@ func startRefreshBed(t *testing.T) *refreshBed {
 			snap.Principals[i].ClientSecretSHA256 = entra.SecretSHA256(b.secret)
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	inst, err := embedded.Start(ctx, embedded.Options{
-		Snapshot: snap,
-		TLS:      true,
-		Emulator: emulator.Options{
-			TokenClock: b.clock,
-			Throttle:   emulator.ThrottleConfig{Profile: emulator.ProfileOff},
-		},
+	// Tokens expire on the bed's clock; everything else reads the wall clock.
+	te := testemu.Start(t, testemu.Options{
+		Snapshot:  snap,
+		TLS:       true,
+		WallClock: true,
+		Emulator:  emulator.Options{TokenClock: b.clock},
 	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := inst.Close(); err != nil {
-			t.Errorf("close emulator: %v", err)
-		}
-		cancel()
-	})
-	b.inst = inst
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(inst.CACertPEM) {
-		t.Fatal("the emulator's CA certificate does not parse")
-	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
-	b.watch = &watched{next: tr}
+	b.inst = te.Inst
+	b.watch = &watched{next: te.HTTP.Transport}
 	b.hc = &http.Client{Transport: b.watch, Timeout: time.Minute}
 	ep, err := client.EndpointsFor(client.Public)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.ep = ep.WithBaseURL(inst.URL)
+	b.ep = ep.WithBaseURL(b.inst.URL)
 	return b
 }
 

@@ -6,15 +6,14 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/api"
-	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
@@ -89,27 +88,7 @@ func TestVersion(t *testing.T) {
 // returns its URL and an environment with tokens for the admin user.
 func startEmulator(t *testing.T) (*embedded.Instance, map[string]string) {
 	t.Helper()
-	inst, err := embedded.Start(context.Background(), embedded.Options{
-		Seed:     seed.NameDemo,
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	flowTok, err := inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["flow"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	paTok, err := inst.Server.MintToken(seed.DemoAdmin, tokenAudiences["powerapps"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inst, map[string]string{
-		"FLOWSYNC_TOKEN":           flowTok,
-		"FLOWSYNC_POWERAPPS_TOKEN": paTok,
-		"FLOWSYNC_CACHE_DIR":       t.TempDir(),
-	}
+	return startSnapshot(t, nil)
 }
 
 func TestEnvsAndFlowsJSON(t *testing.T) {
@@ -160,17 +139,11 @@ func TestExportCommand(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "nothing committed") {
 		t.Fatalf("second export: exit %d\n%s%s", code, out, stderr)
 	}
-	git := exec.Command("git", "-C", dir, "log", "--format=%s")
-	logOut, err := git.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git log: %v\n%s", err, logOut)
-	}
-	if n := strings.Count(strings.TrimSpace(string(logOut)), "\n") + 1; n != 1 {
+	logOut := testgit.Run(t, dir, "log", "--format=%s")
+	if n := strings.Count(strings.TrimSpace(logOut), "\n") + 1; n != 1 {
 		t.Errorf("%d commits, want 1:\n%s", n, logOut)
 	}
-	if fsck, err := exec.Command("git", "-C", dir, "fsck", "--strict").CombinedOutput(); err != nil {
-		t.Errorf("git fsck --strict: %v\n%s", err, fsck)
-	}
+	testgit.FsckStrict(t, dir)
 }
 
 func TestEmulatorCommandAndToken(t *testing.T) {
@@ -243,8 +216,8 @@ func TestDemo(t *testing.T) {
 	if strings.Contains(out, "DEMO-ONLY-") {
 		t.Error("demo output shows a planted secret value")
 	}
-	logOut, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD", "--", "environments").Output()
-	if err != nil || strings.TrimSpace(string(logOut)) != "2" {
+	logOut, err := testgit.Try(t, filepath.Join(dir, "backup"), "rev-list", "--count", "HEAD", "--", "environments")
+	if err != nil || strings.TrimSpace(logOut) != "2" {
 		t.Errorf("backup has %q export commits (%v), want 2: the unchanged export must not commit", logOut, err)
 	}
 	// The promotion: a mapping from mapping init, the plan, the import, a clean diff, links committed.
@@ -253,8 +226,8 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	links, err := exec.Command("git", "-C", filepath.Join(dir, "backup"), "ls-tree", "-r", "--name-only", "HEAD", "links").Output()
-	if err != nil || !strings.Contains(string(links), "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
+	links, err := testgit.Try(t, filepath.Join(dir, "backup"), "ls-tree", "-r", "--name-only", "HEAD", "links")
+	if err != nil || !strings.Contains(links, "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
 		t.Errorf("backup has no Dev -> Prod links file (%v):\n%s", err, links)
 	}
 }
@@ -271,8 +244,8 @@ func TestExportUnreachableRemoteKeepsLocalCommit(t *testing.T) {
 	if !strings.Contains(stderr, "committed locally") || !strings.Contains(stderr, "push failed") {
 		t.Errorf("the error does not say the commit is kept and the push failed:\n%s", stderr)
 	}
-	n, err := exec.Command("git", "-C", dir, "rev-list", "--count", "main").Output()
-	if err != nil || strings.TrimSpace(string(n)) != "1" {
+	n, err := testgit.Try(t, dir, "rev-list", "--count", "main")
+	if err != nil || strings.TrimSpace(n) != "1" {
 		t.Errorf("local branch has %q commits (%v), want the export's 1", n, err)
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/flowsync/flowsync/export"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
+	"github.com/flowsync/flowsync/internal/testrepo"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -31,7 +33,7 @@ func TestCLIExport(t *testing.T) {
 	snap := seed.Demo()
 	inst, env := startSnapshot(t, snap)
 	dir := filepath.Join(t.TempDir(), "backup")
-	t.Cleanup(func() { fsckStrict(t, dir) })
+	t.Cleanup(func() { testgit.FsckStrict(t, dir) })
 	args := []string{
 		"--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s", "--output", "json",
 		"export", "--repo", dir, "--env", "Contoso Dev", "--scope", "admin",
@@ -66,7 +68,7 @@ func TestCLIExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rp.Close()
-	before := treeFiles(t, rp, head(t, rp, "main"))
+	before := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
 
 	// One flow becomes unreadable: the service hands it out with
 	// references that name no connector, which the export cannot store.
@@ -101,9 +103,9 @@ func TestCLIExport(t *testing.T) {
 	if !partial.Committed || len(partial.Changed) != 1 || partial.Changed[0].Flow != seed.DemoFlowChild {
 		t.Errorf("partial run: committed %v, changed %v; want the rename committed", partial.Committed, partial.Changed)
 	}
-	after := treeFiles(t, rp, head(t, rp, "main"))
-	for name, b := range flowFiles(before, seed.DemoEnvDev, broken) {
-		if !bytes.Equal(b, flowFiles(after, seed.DemoEnvDev, broken)[name]) {
+	after := testrepo.TreeFiles(t, rp, testrepo.Head(t, rp, "main"))
+	for name, b := range testrepo.FlowFiles(before, seed.DemoEnvDev, broken) {
+		if !bytes.Equal(b, testrepo.FlowFiles(after, seed.DemoEnvDev, broken)[name]) {
 			t.Errorf("the unreadable flow's %s changed", name)
 		}
 	}
@@ -119,7 +121,7 @@ func TestCLIExport(t *testing.T) {
 	if code != ExitFailure || !strings.Contains(stderr, "locked") || !strings.Contains(stderr, strconv.Itoa(os.Getpid())) {
 		t.Errorf("export while locked: exit %d, stderr %q; want 1 naming the lock holder", code, stderr)
 	}
-	if got := head(t, rp, "main").String(); got != partial.Commit {
+	if got := testrepo.Head(t, rp, "main").String(); got != partial.Commit {
 		t.Errorf("branch moved to %s while locked", got)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/safetext"
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/flowsync/flowsync/repo"
 )
 
@@ -78,8 +79,8 @@ func TestExportHostileNames(t *testing.T) {
 	if err := os.MkdirAll(remote, 0o777); err != nil {
 		t.Fatal(err)
 	}
-	gitIn(t, remote, "init", "-q", "--bare")
-	gitIn(t, remote, "config", "receive.fsckObjects", "true")
+	testgit.Run(t, remote, "init", "-q", "--bare")
+	testgit.Run(t, remote, "config", "receive.fsckObjects", "true")
 	dir := filepath.Join(t.TempDir(), "backup")
 	global := []string{"--api-url", inst.URL, "--auth", "token", "--rate-limit", "1000/1s"}
 	exportArgs := append(append([]string{}, global...), "--verbose", "export", "--repo", dir, "--env", string(seed.DemoEnvDev),
@@ -116,17 +117,17 @@ func TestExportHostileNames(t *testing.T) {
 	assertSafeOutput(t, "second export stdout", out)
 	assertSafeOutput(t, "second export stderr", errOut)
 
-	fsckStrict(t, dir)
-	fsckStrict(t, remote)
-	if n := strings.TrimSpace(gitIn(t, remote, "rev-list", "--count", "main")); n != "2" {
+	testgit.FsckStrict(t, dir)
+	testgit.FsckStrict(t, remote)
+	if n := strings.TrimSpace(testgit.Run(t, remote, "rev-list", "--count", "main")); n != "2" {
 		t.Errorf("remote has %s commits, want 2", n)
 	}
-	msgs := gitIn(t, remote, "log", "--format=%B", "main")
+	msgs := testgit.Run(t, remote, "log", "--format=%B", "main")
 	assertSafeOutput(t, "commit messages", msgs)
 	if !strings.Contains(msgs, `Invoice\x00approval\x1b[0m (renamed)`) {
 		t.Errorf("the commit message does not name the renamed flow escaped:\n%s", msgs)
 	}
-	readme := gitIn(t, remote, "show", "main:environments/"+string(seed.DemoEnvDev)+"/README.md")
+	readme := testgit.Run(t, remote, "show", "main:environments/"+string(seed.DemoEnvDev)+"/README.md")
 	assertSafeOutput(t, "README", readme)
 	if !strings.Contains(readme, `Invoice\\x00approval`) {
 		t.Errorf("the README does not show the name escaped:\n%s", readme)
@@ -178,7 +179,7 @@ func TestExportAllEnvsSkipsExit3(t *testing.T) {
 	if !strings.Contains(errOut, "skipped") {
 		t.Errorf("the error does not say environments were skipped:\n%s", errOut)
 	}
-	fsckStrict(t, dir)
+	testgit.FsckStrict(t, dir)
 
 	code, out, _ = run(t, env, append(global, "--output", "json", "export", "--repo", dir, "--all-envs", "--scope", "admin")...)
 	var res cliOutput
@@ -215,14 +216,14 @@ func TestExportRepairsWorkingTree(t *testing.T) {
 		wantCode int
 	}{
 		{"killed while writing", func(t *testing.T, dir, old string) {
-			changed := gitIn(t, dir, "diff", "--name-only", old, "main")
-			gitIn(t, dir, "read-tree", old) // the index the killed run had not replaced yet
+			changed := testgit.Run(t, dir, "diff", "--name-only", old, "main")
+			testgit.Run(t, dir, "read-tree", old) // the index the killed run had not replaced yet
 			files := strings.Fields(changed)
 			if len(files) < 2 {
 				t.Fatalf("want at least two changed files, got %v", files)
 			}
 			// One file still old, one missing (written or removed midway).
-			if err := os.WriteFile(filepath.Join(dir, files[0]), []byte(gitIn(t, dir, "show", old+":"+files[0])), 0o666); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, files[0]), []byte(testgit.Run(t, dir, "show", old+":"+files[0])), 0o666); err != nil {
 				t.Fatal(err)
 			}
 			os.Remove(filepath.Join(dir, files[1]))
@@ -244,14 +245,14 @@ func TestExportRepairsWorkingTree(t *testing.T) {
 			}
 		}, ExitOK},
 		{"working tree not written", func(t *testing.T, dir, old string) {
-			tip := strings.TrimSpace(gitIn(t, dir, "rev-parse", "main"))
-			gitIn(t, dir, "reset", "-q", "--hard", old)
-			gitIn(t, dir, "update-ref", "refs/heads/main", tip, old)
+			tip := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
+			testgit.Run(t, dir, "reset", "-q", "--hard", old)
+			testgit.Run(t, dir, "update-ref", "refs/heads/main", tip, old)
 		}, ExitOK},
 		{"index.lock of a live git", func(t *testing.T, dir, old string) {
-			tip := strings.TrimSpace(gitIn(t, dir, "rev-parse", "main"))
-			gitIn(t, dir, "reset", "-q", "--hard", old)
-			gitIn(t, dir, "update-ref", "refs/heads/main", tip, old)
+			tip := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
+			testgit.Run(t, dir, "reset", "-q", "--hard", old)
+			testgit.Run(t, dir, "update-ref", "refs/heads/main", tip, old)
 			if err := os.WriteFile(filepath.Join(dir, ".git", "index.lock"), nil, 0o666); err != nil {
 				t.Fatal(err)
 			}
@@ -273,7 +274,7 @@ func TestExportRepairsWorkingTree(t *testing.T) {
 				return errOut
 			}
 			exportOK("first export")
-			old := strings.TrimSpace(gitIn(t, dir, "rev-parse", "main"))
+			old := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
 
 			// A rename, a removal and a new flow change, add and delete files.
 			var kept []emulator.Flow
@@ -304,10 +305,10 @@ func TestExportRepairsWorkingTree(t *testing.T) {
 				t.Fatal(err)
 			}
 			exportOK("second export")
-			tip := strings.TrimSpace(gitIn(t, dir, "rev-parse", "main"))
+			tip := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
 
 			tt.simulate(t, dir, old)
-			if st := gitIn(t, dir, "status", "--porcelain", "--untracked-files=all"); st == "" {
+			if st := testgit.Run(t, dir, "status", "--porcelain", "--untracked-files=all"); st == "" {
 				t.Fatal("the simulation left the working tree clean")
 			}
 			code, out, errOut := run(t, env, args...)
@@ -330,10 +331,10 @@ func TestExportRepairsWorkingTree(t *testing.T) {
 					t.Errorf("the run does not say it repaired the tree, or committed:\nstdout:\n%s\nstderr:\n%s", out, errOut)
 				}
 			}
-			if st := gitIn(t, dir, "status", "--porcelain", "--untracked-files=all"); st != "" {
+			if st := testgit.Run(t, dir, "status", "--porcelain", "--untracked-files=all"); st != "" {
 				t.Errorf("working tree not clean after the run:\n%s", st)
 			}
-			if got := strings.TrimSpace(gitIn(t, dir, "rev-parse", "main")); got != tip {
+			if got := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main")); got != tip {
 				t.Errorf("branch at %s, want %s (nothing new to commit)", got, tip)
 			}
 			for _, f := range []string{"index.lock", repo.LockFileName} {
@@ -341,7 +342,7 @@ func TestExportRepairsWorkingTree(t *testing.T) {
 					t.Errorf(".git/%s left behind", f)
 				}
 			}
-			fsckStrict(t, dir)
+			testgit.FsckStrict(t, dir)
 
 			// The next change commits as usual.
 			for k := range snap.Flows {
@@ -354,7 +355,7 @@ func TestExportRepairsWorkingTree(t *testing.T) {
 				t.Fatal(err)
 			}
 			exportOK("export after the repair")
-			if st := gitIn(t, dir, "status", "--porcelain", "--untracked-files=all"); st != "" {
+			if st := testgit.Run(t, dir, "status", "--porcelain", "--untracked-files=all"); st != "" {
 				t.Errorf("working tree not clean after the next export:\n%s", st)
 			}
 		})
@@ -412,8 +413,8 @@ func TestFailedFirstRunLeavesNoRepository(t *testing.T) {
 	if code, _, _ := run(t, env, append(args, "No such environment")...); code != ExitFailure {
 		t.Fatalf("unknown environment: exit %d", code)
 	}
-	fsckStrict(t, dir)
-	if n := strings.TrimSpace(gitIn(t, dir, "rev-list", "--count", "main")); n != "1" {
+	testgit.FsckStrict(t, dir)
+	if n := strings.TrimSpace(testgit.Run(t, dir, "rev-list", "--count", "main")); n != "1" {
 		t.Errorf("the existing repository has %s commits, want 1", n)
 	}
 }
@@ -457,8 +458,8 @@ func TestExportUsageErrorsBeforeAPI(t *testing.T) {
 
 	// A configured remote name is accepted.
 	dir := filepath.Join(t.TempDir(), "backup")
-	gitIn(t, filepath.Dir(dir), "init", "-q", "-b", "main", dir)
-	gitIn(t, dir, "remote", "add", "backup-server", "file://"+filepath.Join(t.TempDir(), "remote.git"))
+	testgit.Run(t, filepath.Dir(dir), "init", "-q", "-b", "main", dir)
+	testgit.Run(t, dir, "remote", "add", "backup-server", "file://"+filepath.Join(t.TempDir(), "remote.git"))
 	if err := checkRemote("backup-server"); err != nil {
 		t.Fatalf("checkRemote(backup-server) = %v", err)
 	}

@@ -1,16 +1,15 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowsync/flowsync/history/historytest"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
 
 // historyRepo builds the history fixture (bare when asked) and returns its
@@ -69,7 +68,7 @@ func TestShowCommandByteIdentical(t *testing.T) {
 			default:
 				file = string(historytest.Hostile)
 			}
-			want := gitOut(t, dir, "cat-file", "blob", steps[2].Commit.String()+":environments/"+string(historytest.Dev)+"/flows/"+file+"/"+part+".json")
+			want := testgit.Run(t, dir, "cat-file", "blob", steps[2].Commit.String()+":environments/"+string(historytest.Dev)+"/flows/"+file+"/"+part+".json")
 			if out != want {
 				t.Errorf("show %q --part %s differs from git:\n%s\nwant:\n%s", flow, part, out, want)
 			}
@@ -87,19 +86,6 @@ func TestShowCommandByteIdentical(t *testing.T) {
 	if out != string(want) {
 		t.Errorf("whole flow differs from show-nightly.json:\n%s", out)
 	}
-}
-
-func gitOut(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	var out, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("git %v: %v\n%s", args, err, stderr.String())
-	}
-	return out.String()
 }
 
 func TestLogShowErrors(t *testing.T) {

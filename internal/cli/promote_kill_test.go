@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
 
 // childEnv marks a re-executed test binary that runs flowsync's Main
@@ -120,15 +122,7 @@ func killAndRerun(t *testing.T, sc killScenario, n int) {
 	p := startPromoteEmu(t, emulator.Options{})
 	repoDir := p.backup()
 	args := importArgs(t, repoDir)
-	if sc.faults != "" {
-		cfg, err := emulator.ParseFaults(sc.faults)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.inst.Server.SetFaults(cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p.setFaults(sc.faults)
 	var writes atomic.Int64
 	var victim atomic.Pointer[os.Process]
 	killed := make(chan int, 1)
@@ -175,10 +169,8 @@ func checkProdConverged(t *testing.T, p *promoteEmu, repoDir string) {
 		t.Errorf("diff after the rerun: exit %d, want 0\n%s%s", code, out, stderr)
 	}
 	// The backup repository is sound and its working tree clean.
-	if out, err := exec.Command("git", "-C", repoDir, "fsck", "--strict", "--no-dangling").CombinedOutput(); err != nil {
-		t.Errorf("git fsck --strict: %v\n%s", err, out)
-	}
-	if out, err := exec.Command("git", "-C", repoDir, "status", "--porcelain").CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) != 0 {
+	testgit.FsckStrict(t, repoDir)
+	if out, err := testgit.Try(t, repoDir, "status", "--porcelain"); err != nil || len(strings.TrimSpace(out)) != 0 {
 		t.Errorf("git status after the rerun (%v):\n%s", err, out)
 	}
 	snap := p.inst.Server.Dump()

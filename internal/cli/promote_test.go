@@ -1,12 +1,10 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +13,8 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
 
 // promoteEmu is the demo tenant on loopback for the promotion commands, with
@@ -22,28 +22,45 @@ import (
 // the Flow, PowerApps and Graph hosts alike; fast limits).
 type promoteEmu struct {
 	t    *testing.T
+	emu  *testemu.Emu
 	inst *embedded.Instance
 	env  map[string]string
 }
 
 func startPromoteEmu(t *testing.T, o emulator.Options) *promoteEmu {
 	t.Helper()
-	if o.Throttle.Profile == "" {
-		o.Throttle = emulator.ThrottleConfig{Profile: emulator.ProfileOff}
-	}
-	inst, err := embedded.Start(context.Background(), embedded.Options{Seed: seed.NameDemo, Emulator: o})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	tok, err := inst.Server.MintToken(seed.DemoAdmin, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &promoteEmu{t: t, inst: inst, env: map[string]string{
-		"FLOWSYNC_TOKEN":     tok,
+	return newPromoteEmu(t, testemu.Options{Emulator: o, WallClock: true}, nil)
+}
+
+// newPromoteEmu starts the emulator of o with a token without an audience
+// for the demo admin, a private pacer cache and extra settings.
+func newPromoteEmu(t *testing.T, o testemu.Options, extra map[string]string) *promoteEmu {
+	t.Helper()
+	e := testemu.Start(t, o)
+	env := map[string]string{
+		"FLOWSYNC_TOKEN":     e.Token(seed.DemoAdmin, ""),
 		"FLOWSYNC_CACHE_DIR": t.TempDir(),
-	}}
+	}
+	for k, v := range extra {
+		env[k] = v
+	}
+	return &promoteEmu{t: t, emu: e, inst: e.Inst, env: env}
+}
+
+// setFaults installs the fault rules of spec in the emulator; "" leaves
+// it without any.
+func (p *promoteEmu) setFaults(spec string) {
+	p.t.Helper()
+	if spec == "" {
+		return
+	}
+	cfg, err := emulator.ParseFaults(spec)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := p.inst.Server.SetFaults(cfg); err != nil {
+		p.t.Fatal(err)
+	}
 }
 
 // globals are the global flags of a run against the emulator (the
@@ -473,16 +490,14 @@ func TestImportPushChecksTheRemoteFirst(t *testing.T) {
 	}
 	// With a file remote the links reach it.
 	remote := filepath.Join(t.TempDir(), "remote.git")
-	if out, err := exec.Command("git", "init", "-q", "--bare", remote).CombinedOutput(); err != nil {
-		t.Fatalf("git init: %v\n%s", err, out)
-	}
+	testgit.Run(t, "", "init", "-q", "--bare", remote)
 	mapPath := writeFile(t, "map.yaml", goodMap())
 	code, out, stderr = p.run(append([]string{"import", "--yes", "--push", "--remote", remote, "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)...)
 	if code != 0 || !strings.Contains(out, "pushed ") {
 		t.Fatalf("import --push: exit %d\n%s%s", code, out, stderr)
 	}
-	files, err := exec.Command("git", "-C", remote, "ls-tree", "-r", "--name-only", "main").CombinedOutput()
-	if err != nil || !strings.Contains(string(files), "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
+	files, err := testgit.Try(t, remote, "ls-tree", "-r", "--name-only", "main")
+	if err != nil || !strings.Contains(files, "links/"+string(seed.DemoEnvDev)+"/"+string(seed.DemoEnvProd)+".json") {
 		t.Errorf("the remote has no links file (%v):\n%s", err, files)
 	}
 }

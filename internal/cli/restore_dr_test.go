@@ -2,28 +2,26 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"filippo.io/age"
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/canon"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 )
 
 const (
-	drEnv       api.EnvName        = "5d1c0b7e-6c3a-4f0e-9a51-0d0d0d0d0d0d"
-	drOutlook   api.ConnectionName = "shared-office365-dr000000-0000-4000-8000-000000000001"
-	drOutlook2  api.ConnectionName = "shared-office365-dr000000-0000-4000-8000-000000000002"
-	drPlanted   string             = "DEMO-ONLY-" // the demo seed's secret values start so
-	drFlowCount                    = 4
+	drEnv              = testemu.DREnv
+	drOutlook          = testemu.DROutlook
+	drOutlook2         = testemu.DROutlook2
+	drPlanted   string = "DEMO-ONLY-" // the demo seed's secret values start so
+	drFlowCount        = 4
 )
 
 // startDREmu is the demo tenant plus an empty environment "Contoso DR" with
@@ -31,32 +29,11 @@ const (
 // Approvals connection (auto-mapped).
 func startDREmu(t *testing.T) *promoteEmu {
 	t.Helper()
-	snap := seed.Demo()
-	at := seed.DemoNow().Add(-time.Hour)
-	snap.Environments = append(snap.Environments, emulator.Environment{Name: drEnv, DisplayName: "Contoso DR", Sku: "Sandbox", CreatedTime: at})
-	for _, c := range []emulator.Connection{
-		{API: "shared_office365", Name: drOutlook, DisplayName: "it-ops@contoso.com"},
-		{API: "shared_office365", Name: drOutlook2, DisplayName: "noreply@contoso.com"},
-		{API: "shared_sharepointonline", Name: "shared-sharepointonl-dr000000-0000-4000-8000-000000000003", DisplayName: "it-ops@contoso.com"},
-		{API: "shared_approvals", Name: "shared-approvals-dr000000-0000-4000-8000-000000000004", DisplayName: "Approvals"},
-	} {
-		c.Environment, c.Status, c.CreatedBy, c.CreatedTime = drEnv, "Connected", seed.DemoAdmin, at
-		snap.Connections = append(snap.Connections, c)
-	}
-	inst, err := embedded.Start(context.Background(), embedded.Options{Snapshot: snap,
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Close() })
-	tok, err := inst.Server.MintToken(seed.DemoAdmin, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &promoteEmu{t: t, inst: inst, env: map[string]string{
-		"FLOWSYNC_API_URL": inst.URL, "FLOWSYNC_AUTH": "token", "FLOWSYNC_TOKEN": tok,
-		"FLOWSYNC_CACHE_DIR": t.TempDir(), "FLOWSYNC_RATE_LIMIT": "100000/1s", "FLOWSYNC_WRITE_LIMIT": "100000/1s",
-	}}
+	p := newPromoteEmu(t, testemu.Options{Snapshot: testemu.DRSnapshot(), WallClock: true}, map[string]string{
+		"FLOWSYNC_AUTH": "token", "FLOWSYNC_RATE_LIMIT": "100000/1s", "FLOWSYNC_WRITE_LIMIT": "100000/1s",
+	})
+	p.env["FLOWSYNC_API_URL"] = p.inst.URL
+	return p
 }
 
 // TestRestoreIntoNewEnvironmentCommand: Dev backed up with --encrypt-to,

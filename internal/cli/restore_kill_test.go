@@ -98,15 +98,7 @@ func killRestoreAndRerun(t *testing.T, sc killScenario, n int) {
 	p := startPromoteEmu(t, emulator.Options{})
 	repoDir := p.backup()
 	devDisaster(t, p)
-	if sc.faults != "" {
-		cfg, err := emulator.ParseFaults(sc.faults)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := p.inst.Server.SetFaults(cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p.setFaults(sc.faults)
 	var writes atomic.Int64
 	var victim atomic.Pointer[os.Process]
 	killed := make(chan struct{}, 1)

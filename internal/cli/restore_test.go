@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/client"
@@ -23,21 +22,7 @@ func (p *promoteEmu) adminClient() *client.Client {
 // clientAs is an API client of the emulator signed in as principal.
 func (p *promoteEmu) clientAs(principal api.PrincipalID) *client.Client {
 	p.t.Helper()
-	ep, err := client.EndpointsFor(client.Public)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	c, err := client.New(client.Config{
-		Endpoints: ep.WithBaseURL(p.inst.URL),
-		Tokens: client.TokenFunc(func(_ context.Context, scope string) (string, error) {
-			return p.inst.Server.MintToken(principal, strings.TrimSuffix(scope, ".default"))
-		}),
-		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-	})
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return c
+	return p.emu.Client(principal)
 }
 
 func (p *promoteEmu) devFlow(name api.FlowName) (emulator.Flow, bool) {

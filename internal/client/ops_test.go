@@ -25,8 +25,6 @@ const (
 	admF1     = admEnv + "/flows/" + testFlow
 )
 
-func boolPtr(b bool) *bool { return &b }
-
 // TestOperations checks each method's request (method, path, query, body)
 // and how it decodes the answer.
 func TestOperations(t *testing.T) {

@@ -5,11 +5,9 @@ import (
 	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -23,16 +21,17 @@ import (
 	"github.com/flowsync/flowsync/internal/auth"
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/entra"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testcert"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
 // The certificate service principal the test registers; invented ids.
 const (
 	certSP    api.PrincipalID = "cf000000-0000-4000-8000-0000000000c1"
-	certAppID                 = "cf0000a0-0000-4000-8000-0000000000c1"
+	certAppID string          = "cf0000a0-0000-4000-8000-0000000000c1"
 )
 
 // loopbackTransport refuses anything but 127.0.0.1, so that a mistake in
@@ -62,26 +61,9 @@ func trustingClient(t *testing.T, caPEM []byte) *http.Client {
 // assertions need RSA) and its key.
 func newCertificate(t *testing.T) (*rsa.PrivateKey, *x509.Certificate) {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "flowsync conformance"},
-		NotBefore:    time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC),
-		NotAfter:     time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return key, cert
+	key := testcert.RSAKey(t)
+	return key, testcert.SelfSigned(t, "flowsync conformance", key,
+		time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // TestAzureIdentityAgainstEmulator signs in through the Azure SDK
@@ -121,11 +103,7 @@ func TestAzureIdentityAgainstEmulator(t *testing.T) {
 		AppID: certAppID, Admin: true,
 		CertificatesPEM: []string{string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))},
 	})
-	inst := startEmulator(t, embedded.Options{
-		Snapshot: snap,
-		TLS:      true,
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
-	})
+	inst := testemu.Start(t, testemu.Options{Snapshot: snap, TLS: true, WallClock: true}).Inst
 	if !strings.HasPrefix(inst.URL, "https://127.0.0.1:") {
 		t.Fatalf("emulator URL %s: want https on 127.0.0.1", inst.URL)
 	}

@@ -11,9 +11,8 @@ import (
 	"time"
 
 	"github.com/flowsync/flowsync/internal/api"
-	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 )
 
 // shape is the top-level JSON form CONTRACT.md gives an answer.
@@ -94,13 +93,7 @@ type contractRow struct {
 func TestEmulatorMatchesContract(t *testing.T) {
 	t.Parallel()
 	snap := fixtureSnapshot()
-	inst := startEmulator(t, embedded.Options{
-		Snapshot: snap,
-		Emulator: emulator.Options{
-			Clock:    emulator.NewManualClock(seed.DemoNow()),
-			Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff},
-		},
-	})
+	inst := testemu.Start(t, testemu.Options{Snapshot: snap}).Inst // throttling off, manual clock at seed.DemoNow()
 	vars := map[string]string{
 		"dev":      string(seed.DemoEnvDev),
 		"paging":   string(fxPagingEnv),

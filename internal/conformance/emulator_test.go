@@ -16,6 +16,7 @@ import (
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 )
 
 // Objects the conformance fixture adds to the demo tenant. The ids are
@@ -112,24 +113,6 @@ func runsOf(snap *emulator.Snapshot, env api.EnvName, flow api.FlowName) int {
 	return n
 }
 
-// startEmulator runs an embedded emulator on loopback for the test's life.
-func startEmulator(tb testing.TB, o embedded.Options) *embedded.Instance {
-	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	inst, err := embedded.Start(ctx, o)
-	if err != nil {
-		cancel()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := inst.Close(); err != nil {
-			tb.Errorf("close emulator: %v", err)
-		}
-		cancel()
-	})
-	return inst
-}
-
 // mintedTokens is a TokenSource of unsigned emulator tokens for principal,
 // with the audience each scope names.
 func mintedTokens(srv *emulator.Server, principal api.PrincipalID) client.TokenSource {
@@ -208,13 +191,7 @@ func emulatorFixtures(snap *emulator.Snapshot) Fixtures {
 func TestConformanceEmulator(t *testing.T) {
 	t.Parallel()
 	snap := fixtureSnapshot()
-	inst := startEmulator(t, embedded.Options{
-		Snapshot: snap,
-		Emulator: emulator.Options{
-			Clock:    emulator.NewManualClock(seed.DemoNow()),
-			Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff},
-		},
-	})
+	inst := testemu.Start(t, testemu.Options{Snapshot: snap}).Inst // throttling off, manual clock at seed.DemoNow()
 	RunSuite(t, Target{
 		Name:      "emulator",
 		Writes:    true,

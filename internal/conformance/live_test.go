@@ -16,10 +16,9 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/auth"
 	"github.com/flowsync/flowsync/internal/client"
-	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/pacer"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
@@ -336,10 +335,7 @@ func liveFixtures(ctx context.Context, getenv func(string) string, roles map[Rol
 // suite only reads: every request is a GET, or listCallbackUrl.
 func TestLiveTargetReadOnly(t *testing.T) {
 	t.Parallel()
-	inst := startEmulator(t, embedded.Options{
-		Snapshot: fixtureSnapshot(),
-		Emulator: emulator.Options{Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff}},
-	})
+	inst := testemu.Start(t, testemu.Options{Snapshot: fixtureSnapshot(), WallClock: true}).Inst
 	for _, who := range []struct {
 		name      string
 		principal api.PrincipalID

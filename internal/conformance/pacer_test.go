@@ -13,9 +13,9 @@ import (
 
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
-	"github.com/flowsync/flowsync/internal/emulator/embedded"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/pacer"
+	"github.com/flowsync/flowsync/internal/testemu"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
@@ -58,10 +58,7 @@ type pacedSetup struct {
 // newPacedSetup runs the emulator on loopback, in real time.
 func newPacedSetup(tb testing.TB) *pacedSetup {
 	tb.Helper()
-	inst := startEmulator(tb, embedded.Options{
-		Snapshot: seed.Demo(),
-		Emulator: emulator.Options{Throttle: scaledThrottle},
-	})
+	inst := testemu.Start(tb, testemu.Options{Emulator: emulator.Options{Throttle: scaledThrottle}, WallClock: true}).Inst
 	base := http.DefaultTransport.(*http.Transport).Clone()
 	base.MaxIdleConnsPerHost = 64
 	return newPacedClient(tb, inst.Server, inst.URL, base)

@@ -14,7 +14,7 @@ import (
 	"github.com/flowsync/flowsync/internal/client"
 	"github.com/flowsync/flowsync/internal/emulator"
 	"github.com/flowsync/flowsync/internal/emulator/embedded"
-	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testemu"
 )
 
 // expiringTokens hands out, per scope, an already expired token first and
@@ -72,13 +72,7 @@ func (e *expiringTokens) all() []string {
 func TestExpiredTokenRefresh(t *testing.T) {
 	t.Parallel()
 	snap := fixtureSnapshot()
-	inst := startEmulator(t, embedded.Options{
-		Snapshot: snap,
-		Emulator: emulator.Options{
-			Clock:    emulator.NewManualClock(seed.DemoNow()),
-			Throttle: emulator.ThrottleConfig{Profile: emulator.ProfileOff},
-		},
-	})
+	inst := testemu.Start(t, testemu.Options{Snapshot: snap}).Inst // throttling off, manual clock at seed.DemoNow()
 	fx := emulatorFixtures(snap)
 	newClient := func(t *testing.T, src client.TokenSource, logs *bytes.Buffer) *client.Client {
 		t.Helper()

@@ -17,12 +17,6 @@ import (
 	"github.com/flowsync/flowsync/internal/textenc"
 )
 
-// corpusDir applies the corpus rule (package testcorpus).
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	return testcorpus.Dir(t)
-}
-
 type corpusFlow struct {
 	file string
 	name string
@@ -139,7 +133,7 @@ var corpusRefusals = map[string]string{
 // TestCorpusFlows loads every real flow as seed data and creates it again
 // through the API: nothing the service stores should be refused or altered.
 func TestCorpusFlows(t *testing.T) {
-	flows := readCorpus(t, corpusDir(t))
+	flows := readCorpus(t, testcorpus.Dir(t))
 	snap := fixture()
 	seenAPI := map[string]bool{}
 	for _, c := range snap.Connectors {

@@ -2,27 +2,18 @@ package model
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/secrets"
 	"github.com/flowsync/flowsync/internal/testcorpus"
 	"github.com/google/go-cmp/cmp"
 )
-
-// corpusDir applies the corpus rule (package testcorpus).
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	return testcorpus.Dir(t)
-}
 
 // corpusEntry is one row of MANIFEST.tsv.
 type corpusEntry struct {
@@ -31,56 +22,14 @@ type corpusEntry struct {
 
 func readManifest(t *testing.T, dir string) []corpusEntry {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	col := map[string]int{}
-	for i, h := range strings.Split(lines[0], "\t") {
-		col[h] = i
-	}
-	for _, h := range []string{"file", "source_path", "format", "connectors", "encoding", "display_name"} {
-		if _, ok := col[h]; !ok {
-			t.Fatalf("MANIFEST.tsv has no column %q", h)
-		}
-	}
 	var out []corpusEntry
-	for _, l := range lines[1:] {
-		f := strings.Split(l, "\t")
-		if len(f) < len(col) {
-			t.Fatalf("MANIFEST.tsv: short row %q", l)
-		}
+	for _, r := range testcorpus.Rows(t, dir, "file", "source_path", "format", "connectors", "encoding", "display_name") {
 		out = append(out, corpusEntry{
-			File: f[col["file"]], SourcePath: f[col["source_path"]], Format: f[col["format"]],
-			Connectors: f[col["connectors"]], Encoding: f[col["encoding"]], DisplayName: f[col["display_name"]],
+			File: r["file"], SourcePath: r["source_path"], Format: r["format"],
+			Connectors: r["connectors"], Encoding: r["encoding"], DisplayName: r["display_name"],
 		})
 	}
 	return out
-}
-
-// decodeText turns a corpus file into UTF-8: a UTF-8 BOM is dropped and a
-// UTF-16 LE file (with its BOM) is transcoded.
-func decodeText(t *testing.T, b []byte) []byte {
-	t.Helper()
-	switch {
-	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-		return b[3:]
-	case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
-		b = b[2:]
-		if len(b)%2 != 0 {
-			t.Fatalf("UTF-16 file with an odd number of bytes")
-		}
-		units := make([]uint16, len(b)/2)
-		for i := range units {
-			units[i] = binary.LittleEndian.Uint16(b[2*i:])
-		}
-		return []byte(string(utf16.Decode(units)))
-	}
-	if !utf8.Valid(b) {
-		t.Fatalf("neither UTF-8 nor UTF-16 with a BOM")
-	}
-	return b
 }
 
 // solutionFile is the solution format: a Dataverse workflow's clientdata.
@@ -159,7 +108,7 @@ func solutionFlowName(sourcePath string, i int) api.FlowName {
 }
 
 func TestCorpusRoundTrip(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testcorpus.Dir(t)
 	entries := readManifest(t, dir)
 	if len(entries) == 0 {
 		t.Fatal("empty manifest")
@@ -171,7 +120,7 @@ func TestCorpusRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			src, wantAPIs := corpusFlow(t, e, i, decodeText(t, raw))
+			src, wantAPIs := corpusFlow(t, e, i, testcorpus.Text(t, raw))
 			f, rep, err := Normalize(testEnv, src, nil, NormalizeOptions{KeepSecretValues: true})
 			if err != nil {
 				t.Fatalf("Normalize: %v", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/canon"
 	"github.com/flowsync/flowsync/internal/secrets"
+	"github.com/flowsync/flowsync/internal/testgolden"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -57,24 +58,6 @@ func goldenCases(t testing.TB) []string {
 	return dirs
 }
 
-// checkGolden compares got with the golden file, or rewrites it with -update.
-func checkGolden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./sync -run Golden -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("%s (-want +got):\n%s", path, diff)
-	}
-}
-
 func TestNormalizeGolden(t *testing.T) {
 	var flows []Flow
 	for _, dir := range goldenCases(t) {
@@ -98,7 +81,7 @@ func TestNormalizeGolden(t *testing.T) {
 			}
 			files[reportFileName] = report
 			for name, b := range files {
-				checkGolden(t, filepath.Join(dir, name), b)
+				testgolden.Check(t, filepath.Join(dir, name), b, *update)
 			}
 			if !*update {
 				entries, err := os.ReadDir(dir)
@@ -125,7 +108,7 @@ func TestNormalizeGolden(t *testing.T) {
 				inEnv = append(inEnv, f)
 			}
 		}
-		checkGolden(t, filepath.Join("testdata", "normalize", "README.md"), EnvReadme(env, inEnv))
+		testgolden.Check(t, filepath.Join("testdata", "normalize", "README.md"), EnvReadme(env, inEnv), *update)
 	})
 }
 

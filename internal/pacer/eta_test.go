@@ -50,13 +50,13 @@ func popcount(x int) int {
 }
 
 type etaCase struct {
-	cl, wl          Limit
-	calls, writes   []time.Time // history
-	paused          time.Time
-	n, nw           int
-	pacer           *Pacer
-	clock           *FakeClock
-	optimum, actual time.Time
+	cl, wl        Limit
+	calls, writes []time.Time // history
+	paused        time.Time
+	n, nw         int
+	pacer         *Pacer
+	clock         *FakeClock
+	optimum       time.Time
 }
 
 // randomETACase builds a pacer with a random history (which may even break

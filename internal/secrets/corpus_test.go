@@ -2,13 +2,10 @@ package secrets
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -20,27 +17,14 @@ import (
 // solution files both keep it at properties.definition), by file name.
 func corpusDefinitions(tb testing.TB, dir string) map[string]json.RawMessage {
 	tb.Helper()
-	man, err := os.ReadFile(filepath.Join(dir, testcorpus.Manifest))
-	if err != nil {
-		tb.Fatal(err)
-	}
 	out := map[string]json.RawMessage{}
-	for _, line := range strings.Split(strings.TrimSpace(string(man)), "\n")[1:] {
-		name, _, _ := strings.Cut(line, "\t")
-		b, err := os.ReadFile(filepath.Join(dir, name))
+	for _, row := range testcorpus.Rows(tb, dir, "file") {
+		name := row["file"]
+		raw, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			tb.Fatal(err)
 		}
-		switch {
-		case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
-			b = b[3:]
-		case bytes.HasPrefix(b, []byte{0xFF, 0xFE}):
-			units := make([]uint16, (len(b)-2)/2)
-			for i := range units {
-				units[i] = binary.LittleEndian.Uint16(b[2+2*i:])
-			}
-			b = []byte(string(utf16.Decode(units)))
-		}
+		b := testcorpus.Text(tb, raw)
 		var f struct {
 			Properties struct {
 				Definition json.RawMessage `json:"definition"`

@@ -23,8 +23,8 @@ func FuzzRedact(f *testing.F) {
 		f.Add([]byte(stand.Replace(c.doc)))
 	}
 	// The corpus's real flows seed it too, when FLOWSYNC_CORPUS names it.
-	if dir := os.Getenv(testcorpus.EnvVar); dir != "" {
-		for _, def := range corpusDefinitions(f, dir) {
+	if os.Getenv(testcorpus.EnvVar) != "" {
+		for _, def := range corpusDefinitions(f, testcorpus.Dir(f)) {
 			f.Add([]byte(def))
 		}
 	}

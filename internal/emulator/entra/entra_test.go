@@ -7,12 +7,9 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowsync/flowsync/internal/emulator/entra"
+	"github.com/flowsync/flowsync/internal/testcert"
 	"github.com/flowsync/flowsync/internal/token"
 )
 
@@ -48,25 +46,9 @@ type testCert struct {
 
 func newTestCert(t *testing.T, cn string) testCert {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(24 * 365 * time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testCert{key: key, cert: cert, pem: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))}
+	key := testcert.RSAKey(t)
+	cert := testcert.SelfSigned(t, cn, key, now.Add(-time.Hour), now.Add(24*365*time.Hour))
+	return testCert{key: key, cert: cert, pem: string(testcert.PEM(cert))}
 }
 
 // fixture is a running token endpoint with three apps.

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/flowsync/flowsync/internal/emulator"
+	"github.com/flowsync/flowsync/internal/testcorpus"
 )
 
 // TestSeedsLoadIntoEmulator checks the seeds against the emulator's own
@@ -13,7 +14,7 @@ func TestSeedsLoadIntoEmulator(t *testing.T) {
 		"empty": func(*testing.T) *emulator.Snapshot { return Empty() },
 		"demo":  func(*testing.T) *emulator.Snapshot { return Demo() },
 		"demo plus corpus": func(t *testing.T) *emulator.Snapshot {
-			s, err := FromCorpus(corpusDir(t), "7d6c5b4a-3928-4716-8a5b-4c3d2e1f0a9b", Demo())
+			s, err := FromCorpus(testcorpus.Dir(t), "7d6c5b4a-3928-4716-8a5b-4c3d2e1f0a9b", Demo())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,7 +1,6 @@
 package seed
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -234,49 +233,11 @@ func TestFromCorpusManifest(t *testing.T) {
 	}
 }
 
-// corpusDir applies the corpus rule (package testcorpus).
-func corpusDir(t *testing.T) string {
-	t.Helper()
-	return testcorpus.Dir(t)
-}
-
-// corpusRows reads the manifest independently of readManifest.
-func corpusRows(t *testing.T, dir string) []map[string]string {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "MANIFEST.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	var header []string
-	var rows []map[string]string
-	for sc.Scan() {
-		fields := strings.Split(sc.Text(), "\t")
-		if header == nil {
-			header = fields
-			continue
-		}
-		row := map[string]string{}
-		for i, h := range header {
-			if i < len(fields) {
-				row[h] = fields[i]
-			}
-		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return rows
-}
-
 var operationGroup = regexp.MustCompile(`"apiId"\s*:\s*"/?providers/Microsoft\.ProcessSimple/operationGroups/([^"/]+)"`)
 
 func TestCorpusFiles(t *testing.T) {
-	dir := corpusDir(t)
-	rows := corpusRows(t, dir)
+	dir := testcorpus.Dir(t)
+	rows := testcorpus.Rows(t, dir) // read independently of readManifest
 	if len(rows) != 69 {
 		t.Errorf("manifest lists %d files, want 69", len(rows))
 	}
@@ -357,7 +318,7 @@ func TestCorpusFiles(t *testing.T) {
 }
 
 func TestFromCorpus(t *testing.T) {
-	dir := corpusDir(t)
+	dir := testcorpus.Dir(t)
 	const env api.EnvName = "7d6c5b4a-3928-4716-8a5b-4c3d2e1f0a9b"
 	out, err := FromCorpus(dir, env, Demo())
 	if err != nil {

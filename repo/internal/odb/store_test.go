@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/flowsync/flowsync/internal/testgit"
 	"github.com/go-git/go-git/v5/plumbing"
 )
 
@@ -19,20 +19,8 @@ import (
 func newGitDir(t *testing.T) (gitDir, objects string) {
 	t.Helper()
 	gitDir = filepath.Join(t.TempDir(), "r.git")
-	git(t, "", "init", "-q", "--bare", gitDir)
+	testgit.Run(t, "", "init", "-q", "--bare", gitDir)
 	return gitDir, filepath.Join(gitDir, "objects")
-}
-
-func git(t *testing.T, dir string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-	return string(out)
 }
 
 func blob(i int) (plumbing.Hash, []byte) {
@@ -80,7 +68,7 @@ func TestBatch(t *testing.T) {
 				t.Errorf("pack indexes %v, want a pack = %v", packs, tc.wantPack)
 			}
 			if tc.wantPack {
-				out := git(t, gitDir, "verify-pack", "-v", packs[0])
+				out := testgit.Run(t, gitDir, "verify-pack", "-v", packs[0])
 				if !strings.Contains(out, fmt.Sprintf("non delta: %d objects", tc.n)) {
 					t.Errorf("git verify-pack -v: want %d whole objects:\n%s", tc.n, out)
 				}
@@ -93,7 +81,7 @@ func TestBatch(t *testing.T) {
 					t.Fatalf("object %d (%s) not found after Flush", i, h)
 				}
 				if i == 0 || i == tc.n-1 { // every object: fsck below
-					if got := git(t, gitDir, "cat-file", "blob", h.String()); got != string(c) {
+					if got := testgit.Run(t, gitDir, "cat-file", "blob", h.String()); got != string(c) {
 						t.Fatalf("git cat-file %s = %q, want %q", h, got, c)
 					}
 				}
@@ -105,7 +93,7 @@ func TestBatch(t *testing.T) {
 					t.Fatalf("read back %s: %q, %v, %v; want %q", h, got, ok, err, c)
 				}
 			}
-			git(t, gitDir, "fsck", "--strict")
+			testgit.FsckStrict(t, gitDir)
 		})
 	}
 }
@@ -155,7 +143,7 @@ func TestWriteAndLookup(t *testing.T) {
 	if fi2, _ := os.Stat(s.LoosePath(h)); !fi2.ModTime().Equal(fi.ModTime()) || fi.Mode().Perm()&0o222 != 0 {
 		t.Errorf("object rewritten or writable: %v %v", fi2.ModTime(), fi.Mode())
 	}
-	if got := git(t, gitDir, "cat-file", "blob", h.String()); got != string(c) {
+	if got := testgit.Run(t, gitDir, "cat-file", "blob", h.String()); got != string(c) {
 		t.Errorf("git cat-file = %q", got)
 	}
 	if !s.Has(h) || asked != 0 {
