@@ -125,7 +125,7 @@ func (e Endpoints) Validate() error {
 	}
 	if e.Graph != "" {
 		if err := ValidateBaseURL(e.Graph); err != nil {
-			return fmt.Errorf("Graph endpoint: %w", err)
+			return fmt.Errorf("the Graph endpoint: %w", err)
 		}
 		if e.GraphScope == "" {
 			return fmt.Errorf("no token scope for the Graph endpoint %s: set one", e.Graph)

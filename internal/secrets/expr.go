@@ -84,8 +84,7 @@ func (e *exprScan) eachUnvisited(from, to int, fn func(*literal)) {
 			e.next[i] = i
 		}
 	}
-	var find func(int) int
-	find = func(i int) int {
+	find := func(i int) int {
 		for e.next[i] != i {
 			e.next[i] = e.next[e.next[i]]
 			i = e.next[i]
