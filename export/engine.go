@@ -248,6 +248,9 @@ func Run(ctx context.Context, src Source, rp *repo.Repo, opts Options, rep Repor
 	}
 	defer b.Discard() // a run that fails leaves no temporary pack behind
 	w := &writer{rp: rp, b: b, prev: prevTree, opts: opts, rep: rep, src: src, res: &Result{Skipped: skipped}}
+	if opts.Incremental {
+		w.sound = loadSoundCache(rp.GitDir())
+	}
 	if err := w.put(RootFileName, rootFile()); err != nil {
 		return nil, nil, err
 	}
@@ -272,6 +275,11 @@ func Run(ctx context.Context, src Source, rp *repo.Repo, opts Options, rep Repor
 	cr, err := b.Commit(ctx, commitOpts)
 	if err != nil {
 		return nil, nil, err
+	}
+	if w.sound != nil {
+		// Only a shortcut for the next run: a cache that cannot be
+		// written costs that run time, never correctness.
+		_ = w.sound.save()
 	}
 	res.Committed = cr.Changed
 	res.Files = cr.Stats
@@ -463,6 +471,8 @@ type writer struct {
 	rep  Reporter
 	src  Source
 	res  *Result
+	// sound caches the definitions found sound by --incremental runs.
+	sound *soundCache
 }
 
 func (w *writer) put(p string, content []byte) error {
@@ -784,12 +794,24 @@ func (w *writer) storedSecrets(ctx context.Context, pf prevFlow) (sealedPaths []
 // goroutine only). A hand-edited or corrupted file (a merge-conflict
 // marker, invalid JSON, other formatting) fails, so the flow is read again
 // instead of the damage being kept forever.
+//
+// A definition found sound before (w.sound, by blob hash) is not read
+// again: the other three files are checked against a stand-in definition.
 func (w *writer) storedSound(ctx context.Context, env api.EnvName, name api.FlowName, pf prevFlow) bool {
+	def, ok := pf.files[DefinitionFileName]
+	if !ok {
+		return false
+	}
+	cached := w.sound != nil && w.sound.has(def)
 	stored := make(map[string][]byte, len(pf.files))
 	for _, n := range []string{FlowFileName, DefinitionFileName, ConnectionsFileName, PermissionsFileName} {
 		h, ok := pf.files[n]
 		if !ok {
 			return false
+		}
+		if n == DefinitionFileName && cached {
+			stored[n] = []byte("{}\n")
+			continue
 		}
 		b, err := w.rp.ReadBlob(ctx, h)
 		if err != nil {
@@ -809,6 +831,9 @@ func (w *writer) storedSound(ctx context.Context, env api.EnvName, name api.Flow
 		if !bytes.Equal(again[n], b) {
 			return false
 		}
+	}
+	if w.sound != nil {
+		w.sound.add(def)
 	}
 	return true
 }
