@@ -209,3 +209,40 @@ func TestPushErrorRedactsWhatTheRemoteEchoes(t *testing.T) {
 		})
 	}
 }
+
+// TestPushRefusesTokenOverPlainHTTP: a token (or a password in the URL) is
+// never sent over plain http to another machine; the push fails before any
+// connection, naming https. The context is cancelled, so a push that did try
+// to connect would fail on that instead, without leaving this machine.
+func TestPushRefusesTokenOverPlainHTTP(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := openRepo(t, t.TempDir(), OpenOptions{})
+	buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": `{"x":1}`}, "export")
+	token := "test-token-" + randomToken() // generated per run; not a real credential
+	for _, tc := range []struct {
+		name, url string
+		auth      Auth
+	}{
+		{"token", "http://git.example.invalid/flows.git", Auth{Token: token, TokenSource: "TEST_GIT_TOKEN"}},
+		{"password in the URL", "http://user:" + token + "@192.0.2.1/flows.git", Auth{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := r.Push(ctx, PushOptions{Remote: tc.url, Branch: "main", Auth: tc.auth})
+			if err == nil || !strings.Contains(err.Error(), "plain http") || !strings.Contains(err.Error(), "https") {
+				t.Fatalf("push = %v, want a refusal naming plain http and https", err)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Errorf("the error shows the token: %v", err)
+			}
+		})
+	}
+	for _, host := range []string{"localhost", "127.0.0.1", "[::1]"} {
+		if !loopbackHost(strings.Trim(host, "[]")) {
+			t.Errorf("loopbackHost(%q) = false; loopback http stays allowed", host)
+		}
+	}
+	if loopbackHost("192.0.2.1") || loopbackHost("example.com") {
+		t.Error("loopbackHost says yes to another machine")
+	}
+}

@@ -343,6 +343,11 @@ func (r *Repo) remoteTarget(remote string, a Auth) (*remoteTarget, error) {
 		if a.TokenSource != "" {
 			tokenHint += " in " + a.TokenSource
 		}
+		// Basic auth over plain http hands the token to anyone on the path.
+		// Loopback stays allowed (a local test server, a tunnel's end).
+		if t.auth != nil && u.Scheme == "http" && !loopbackHost(u.Hostname()) {
+			return nil, fmt.Errorf("push: remote %s is plain http: %s is sent only over https (or to this machine); use the https URL", t.display, tokenHint)
+		}
 		t.hint = "check the URL, network access, TLS trust and " + tokenHint
 	case "ssh":
 		t.url = raw
@@ -520,4 +525,14 @@ func runeOffset(s string, n int) int {
 		n--
 	}
 	return len(s)
+}
+
+// loopbackHost reports whether host (a URL's host name, without port) is
+// this machine: localhost or a loopback address.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

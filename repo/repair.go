@@ -154,6 +154,7 @@ func (r *Repo) RepairWorktree(ctx context.Context, branch string, prefixes []str
 	slices.Sort(paths)
 	paths = slices.Compact(paths)
 
+	parentOK := map[string]bool{}
 	for _, p := range paths {
 		if err := ctx.Err(); err != nil {
 			return rep, err
@@ -163,6 +164,13 @@ func (r *Repo) RepairWorktree(ctx context.Context, branch string, prefixes []str
 			continue
 		}
 		t, e := want[p], stage0[p]
+		if throughLink(r.workDir, p, parentOK) {
+			// A parent replaced by a symlink (or a file): writing there would
+			// follow the link out of the working tree. Git refuses such paths
+			// too ("beyond a symbolic link"); Commit then names the conflict.
+			rep.Local = append(rep.Local, p)
+			continue
+		}
 		full := filepath.Join(r.workDir, filepath.FromSlash(p))
 		fi, err := os.Lstat(full)
 		missing := errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
@@ -217,6 +225,30 @@ func (r *Repo) RepairWorktree(ctx context.Context, branch string, prefixes []str
 			ErrWorktreeSync, r.workDir, branch, err)
 	}
 	return rep, nil
+}
+
+// throughLink reports whether a parent directory of p in the working tree
+// workDir is a symlink or another non-directory. It checks from the top
+// down, since Lstat follows symlinks in every component but the last.
+// Absent parents are fine (they are created). ok caches the directories
+// found to be real ones, with real parents.
+func throughLink(workDir, p string, ok map[string]bool) bool {
+	parts := strings.Split(parentDir(p), "/")
+	for i := range parts {
+		dir := strings.Join(parts[:i+1], "/")
+		if dir == "" || ok[dir] {
+			continue
+		}
+		fi, err := os.Lstat(filepath.Join(workDir, filepath.FromSlash(dir)))
+		switch {
+		case err != nil:
+			return false // absent (or unreadable: the write will say so): nothing below it to follow
+		case !fi.IsDir():
+			return true
+		}
+		ok[dir] = true
+	}
+	return false
 }
 
 // removeTempFiles deletes the temporary files a killed working tree update

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,55 @@ func TestRepairWorktree(t *testing.T) {
 		t.Errorf("git status = %q", got)
 	}
 	testgit.FsckStrict(t, dir)
+}
+
+// TestRepairWorktreeNeverFollowsSymlinks: a flow directory replaced by a
+// symlink to a directory outside the working tree is left alone (its paths
+// are local changes), never written through.
+func TestRepairWorktreeNeverFollowsSymlinks(t *testing.T) {
+	ctx := context.Background()
+	for _, link := range []string{"envs/e1", "envs"} {
+		t.Run(link, func(t *testing.T) {
+			dir := t.TempDir()
+			testgit.Run(t, t.TempDir(), "init", "-q", "-b", "main", dir)
+			r := openRepo(t, dir, OpenOptions{})
+			commitFiles(t, r, nil, map[string]string{"flowsync.json": "{}", "envs/e1/a.json": "a1", "envs/e2/b.json": "b1"}, "first")
+			old := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
+			commitFiles(t, r, []string{"envs"}, map[string]string{"envs/e1/a.json": "a2", "envs/e2/b.json": "b2"}, "second")
+			tip := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "main"))
+			testgit.Run(t, dir, "reset", "-q", "--hard", old)
+			testgit.Run(t, dir, "update-ref", "refs/heads/main", tip, old)
+
+			outside := t.TempDir()
+			if err := os.RemoveAll(filepath.Join(dir, filepath.FromSlash(link))); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(outside, filepath.Join(dir, filepath.FromSlash(link))); err != nil {
+				t.Fatal(err)
+			}
+			rep, err := r.RepairWorktree(ctx, "main", []string{"flowsync.json", "envs"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var written []string
+			filepath.WalkDir(outside, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && p != outside {
+					written = append(written, p)
+				}
+				return nil
+			})
+			if len(written) > 0 {
+				t.Errorf("RepairWorktree wrote through the symlink %s: %v", link, written)
+			}
+			wantLocal := []string{"envs/e1/a.json"}
+			if link == "envs" {
+				wantLocal = []string{"envs/e1/a.json", "envs/e2/b.json"}
+			}
+			if diff := cmp.Diff(wantLocal, rep.Local); diff != "" {
+				t.Errorf("Local (-want +got):\n%s", diff)
+			}
+		})
+	}
 }
 
 // TestRemoveCreated: a repository Open created is removed while it has no

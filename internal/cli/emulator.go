@@ -55,7 +55,7 @@ func emulatorCommand(g *globalOptions) *ucli.Command {
 			&ucli.StringFlag{Name: "ca-out", Usage: "with --tls: write the certificate (PEM) to this file, for --ca-cert", Destination: &o.CAOut},
 			&ucli.StringFlag{Name: "seed", Value: seed.NameDemo, Usage: "initial data: " + strings.Join(seed.Names(), " or "), Destination: &o.Seed},
 			&ucli.StringSliceFlag{Name: "load", Usage: "flow files or directories (both export formats; UTF-8 or UTF-16) to load", Destination: &load},
-			&ucli.StringFlag{Name: "load-env", Usage: "environment that --load fills (default: the default environment)", Destination: &o.LoadEnv},
+			&ucli.StringFlag{Name: "load-env", Usage: "environment that --load fills: a name or display name of the seed, else a new environment of that name (default: the default environment)", Destination: &o.LoadEnv},
 			&ucli.StringFlag{Name: "state", Usage: "persist the state to this file across restarts", Destination: &o.State},
 			&ucli.StringFlag{Name: "faults", Usage: "inject faults, e.g. seed=42,429:p=0.2:retry-after=3,5xx:p=0.05,reset:p=0.02; targeted: 5xx-after-write:op=create:nth=1, 429:op=write:count=20:retry-after=1", Destination: &o.Faults},
 			&ucli.StringFlag{Name: "throttle", Value: emulator.ProfileConnector, Usage: "throttling profile: connector, service or off", Destination: &o.Throttle},
@@ -197,10 +197,45 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// loadTarget resolves --load-env as every other --env is resolved: an
+// environment name, else the display name of exactly one environment of the
+// seed. Only a value that is neither names a new environment. Without this,
+// `--load-env "Contoso Dev"` made a second environment whose name is that
+// display name (not a name the service gives, so export skipped it) instead
+// of filling Contoso Dev.
+func loadTarget(base *emulator.Snapshot, env string) (api.EnvName, error) {
+	if env == "" || base == nil {
+		return api.EnvName(env), nil
+	}
+	var byDisplay []api.EnvName
+	for _, e := range base.Environments {
+		if string(e.Name) == env {
+			return e.Name, nil
+		}
+		if strings.EqualFold(e.DisplayName, env) {
+			byDisplay = append(byDisplay, e.Name)
+		}
+	}
+	switch len(byDisplay) {
+	case 0:
+		return api.EnvName(env), nil
+	case 1:
+		return byDisplay[0], nil
+	}
+	names := make([]string, len(byDisplay))
+	for i, n := range byDisplay {
+		names[i] = string(n)
+	}
+	return "", usagef("--load-env %q: %d environments of the seed have that display name (%s); give the environment name", env, len(byDisplay), strings.Join(names, ", "))
+}
+
 // loadFlows adds flow files (or every *.json of directories; a directory with
 // a MANIFEST.tsv is read as a corpus) to the environment env of base.
 func loadFlows(base *emulator.Snapshot, paths []string, env string) (*emulator.Snapshot, error) {
-	target := api.EnvName(env)
+	target, err := loadTarget(base, env)
+	if err != nil {
+		return nil, err
+	}
 	if target == "" {
 		for _, e := range base.Environments {
 			if e.IsDefault {

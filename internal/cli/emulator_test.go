@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowsync/flowsync/internal/api"
 	"github.com/flowsync/flowsync/internal/emulator/seed"
 	"github.com/flowsync/flowsync/internal/token"
 )
@@ -64,5 +67,62 @@ func TestEmulatorTokenTTL(t *testing.T) {
 	}
 	if strings.Contains(stderr, expired) {
 		t.Error("the error output carries the token")
+	}
+}
+
+// TestLoadFlowsEnvByDisplayName: --load-env takes a display name as every
+// --env does; a seed environment is filled, no look-alike is made, and only
+// an unknown value names a new environment.
+func TestLoadFlowsEnvByDisplayName(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "flow.json")
+	flow := `{"name":"11111111-2222-4333-8444-555555555555","properties":{"displayName":"Loaded","state":"Started",` +
+		`"definition":{"$schema":"https://schema.management.azure.com/providers/Microsoft.Logic/schemas/2016-06-01/workflowdefinition.json#",` +
+		`"contentVersion":"1.0.0.0","parameters":{},"triggers":{"manual":{"type":"Request","kind":"Button","inputs":{"schema":{}}}},` +
+		`"actions":{"Compose":{"type":"Compose","inputs":"hi","runAfter":{}}}},"connectionReferences":{}}}`
+	if err := os.WriteFile(file, []byte(flow), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := seed.Demo()
+	var dev api.EnvName
+	for _, e := range base.Environments {
+		if e.DisplayName == "Contoso Dev" {
+			dev = e.Name
+		}
+	}
+	if dev == "" {
+		t.Fatal("the demo seed has no Contoso Dev")
+	}
+	for _, tc := range []struct {
+		name, env string
+		want      api.EnvName
+		newEnv    bool
+	}{
+		{"display name", "Contoso Dev", dev, false},
+		{"display name, other case", "contoso dev", dev, false},
+		{"environment name", string(dev), dev, false},
+		{"unknown: a new environment", "9b1d2e3f-0000-4000-8000-00000000abcd", "9b1d2e3f-0000-4000-8000-00000000abcd", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			snap, err := loadFlows(base, []string{file}, tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := len(snap.Environments), len(base.Environments)+map[bool]int{false: 0, true: 1}[tc.newEnv]; got != want {
+				t.Errorf("%d environments after the load, want %d", got, want)
+			}
+			if got, want := len(snap.Flows), len(base.Flows)+1; got != want {
+				t.Fatalf("%d flows after the load, want %d", got, want)
+			}
+			added := snap.Flows[len(snap.Flows)-1]
+			if added.Environment != tc.want {
+				t.Errorf("flow loaded into %q, want %q", added.Environment, tc.want)
+			}
+		})
+	}
+	twice := seed.Demo()
+	twice.Environments = append(twice.Environments, twice.Environments[0])
+	twice.Environments[len(twice.Environments)-1].Name = "0c0c0c0c-0000-4000-8000-000000000001"
+	if _, err := loadFlows(twice, []string{file}, twice.Environments[0].DisplayName); err == nil || !strings.Contains(err.Error(), "give the environment name") {
+		t.Errorf("an ambiguous display name: err = %v, want one asking for the environment name", err)
 	}
 }

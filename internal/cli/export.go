@@ -89,6 +89,18 @@ func exportCommand(g *globalOptions) *ucli.Command {
 	}
 }
 
+// validBranch reports whether name is a short branch name as git
+// check-ref-format --branch accepts it, and not a full ref name. "HEAD" is
+// refused as git refuses it: refs/heads/HEAD makes every later "HEAD" in the
+// repository ambiguous. "refs/…" would become refs/heads/refs/…, a branch
+// nobody meant.
+func validBranch(name string) bool {
+	if strings.TrimSpace(name) == "" || name == "HEAD" || strings.HasPrefix(name, "refs/") {
+		return false
+	}
+	return plumbing.NewBranchReferenceName(name).Validate() == nil
+}
+
 // validate checks every flag before any API call and keeps what it parsed.
 func (o *exportOptions) validate() error {
 	switch {
@@ -103,8 +115,8 @@ func (o *exportOptions) validate() error {
 	case o.Concurrency < 1 || o.Concurrency > 64:
 		return usagef("export: --concurrency %d is out of range: want 1 to 64", o.Concurrency)
 	}
-	if err := plumbing.NewBranchReferenceName(o.Branch).Validate(); err != nil || strings.TrimSpace(o.Branch) == "" {
-		return usagef("export: --branch %s is not a valid branch name (see git check-ref-format), e.g. main or backup/flows", safetext.Quote(o.Branch))
+	if !validBranch(o.Branch) {
+		return usagef("export: --branch %s is not a valid branch name (see git check-ref-format --branch), e.g. main or backup/flows", safetext.Quote(o.Branch))
 	}
 	if o.Remote != "" {
 		if err := checkRemote(o.Remote); err != nil {

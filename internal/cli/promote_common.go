@@ -213,8 +213,13 @@ func renderPlan(g *globalOptions, w io.Writer, p diff.Plan, format string) error
 	return diff.Render(w, p, format, diff.RenderOptions{Color: format == "text" && isTerminal(w) && g.getenv("NO_COLOR") == ""})
 }
 
-// isTerminal reports whether f is a character device (a terminal).
+// isTerminal reports whether f is a character device (a terminal). Main
+// wraps stdout and stderr in a lockedWriter, so it looks through that to the
+// file underneath; otherwise no stream would ever count as a terminal.
 func isTerminal(f any) bool {
+	if lw, ok := f.(*lockedWriter); ok {
+		f = lw.w
+	}
 	file, ok := f.(*os.File)
 	if !ok {
 		return false

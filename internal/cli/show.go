@@ -9,6 +9,7 @@ import (
 	ucli "github.com/urfave/cli/v2"
 
 	"github.com/flowsync/flowsync/history"
+	"github.com/flowsync/flowsync/internal/safetext"
 )
 
 // showOptions are the options of `flowsync show`.
@@ -63,7 +64,14 @@ func runShow(ctx context.Context, g *globalOptions, o showOptions) error {
 		return fmt.Errorf("show from %s: %w", o.Repo, err)
 	}
 	// The stored bytes, nothing added: `show --part definition > f.json`
-	// gives the file exactly as Git holds it.
-	_, err = g.io.Out.Write(s.Data)
+	// gives the file exactly as Git holds it. Canonical JSON keeps C1 and
+	// BiDi runes of maker-typed text raw, so on a terminal they are written
+	// as \u escapes instead: the same JSON, but inert (no reordered or
+	// hidden text, no 8-bit control sequences).
+	data := s.Data
+	if isTerminal(g.io.Out) {
+		data = safetext.JSON(data)
+	}
+	_, err = g.io.Out.Write(data)
 	return err
 }
