@@ -124,14 +124,16 @@ func (p *planFlags) planOptions() fsync.PlanOptions {
 }
 
 // openRepo opens an existing backup repository (never creates one: a
-// typo in --repo must not make an empty repository).
+// typo in --repo must not make an empty repository, and an empty
+// directory must not be turned into one, since repo.Open creates a
+// repository there).
 func openRepo(ctx context.Context, dir string) (*repo.Repo, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("--repo %s: %w (back up with flowsync export first)", dir, err)
 	}
-	rp, err := repo.Open(ctx, dir, repo.OpenOptions{})
+	rp, err := openBackupRepo(ctx, dir)
 	if err != nil {
-		return nil, fmt.Errorf("--repo %s: %w", dir, err)
+		return nil, fmt.Errorf("%w (back up with flowsync export first)", err)
 	}
 	return rp, nil
 }
