@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"strings"
 	"testing"
@@ -40,6 +42,45 @@ func TestPromotionCommandsNeverTurnAnEmptyDirectoryIntoARepository(t *testing.T)
 			}
 			if ents, err := os.ReadDir(empty); err != nil || len(ents) != 0 {
 				t.Errorf("%s wrote into the empty directory: %v, %v", tt.name, ents, err)
+			}
+		})
+	}
+}
+
+// TestImportAndRestoreRefuseWithStdinFromDevNull: /dev/null is a character
+// device but no terminal. A nightly job runs with it as standard input; the
+// import and the restore must then refuse with a usage error that names
+// --yes (exit 2, nothing written), not prompt and take end-of-file for "no".
+func TestImportAndRestoreRefuseWithStdinFromDevNull(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	mapPath := writeFile(t, "map.yaml", goodMap())
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"import", append([]string{"import", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)},
+		{"restore", []string{"restore", "--repo", repoDir, "--rev", "main", "--env", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath, "--flow", promotableFlows[0]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			devNull, err := os.Open(os.DevNull)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer devNull.Close()
+			var out, errOut bytes.Buffer
+			getenv := func(k string) string { return p.env[k] }
+			args := append(append([]string{"flowsync"}, p.globals()...), tt.args...)
+			code := Main(context.Background(), args, IO{In: devNull, Out: &out, Err: &errOut, Getenv: getenv})
+			if code != ExitUsage || !strings.Contains(errOut.String(), "--yes") {
+				t.Errorf("exit %d, want %d naming --yes\n%s%s", code, ExitUsage, out.String(), errOut.String())
+			}
+			if strings.Contains(errOut.String(), "Type yes") {
+				t.Errorf("prompted without a terminal:\n%s", errOut.String())
+			}
+			if n := p.writes(); n != 0 {
+				t.Errorf("wrote %d time(s)", n)
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/importer"
@@ -215,14 +216,16 @@ func renderPlan(g *globalOptions, w io.Writer, p diff.Plan, format string) error
 	return diff.Render(w, p, format, diff.RenderOptions{Color: format == "text" && isTerminal(w) && g.getenv("NO_COLOR") == ""})
 }
 
-// isTerminal reports whether f is a character device (a terminal).
+// isTerminal reports whether f is a terminal. A character device is not
+// enough: /dev/null is one, and it is the standard input of cron jobs,
+// systemd units and `docker run` without -t, where an import must refuse
+// (pass --yes) rather than prompt and read end-of-file as "no".
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	if !ok {
 		return false
 	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(file.Fd()))
 }
 
 // confirmer asks on the terminal before an import writes; without a
