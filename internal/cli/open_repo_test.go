@@ -3,9 +3,12 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowsync/flowsync/internal/emulator"
 )
@@ -83,5 +86,58 @@ func TestImportAndRestoreRefuseWithStdinFromDevNull(t *testing.T) {
 				t.Errorf("wrote %d time(s)", n)
 			}
 		})
+	}
+}
+
+// TestImportAndRestoreJSONCarryThePlanAsDiffWritesIt: docs/IMPORT.md says
+// the "plan" of import --output json is the plan as diff --format json
+// writes it (docs/PLAN.md), and restore's is the same; a script reads one
+// shape for all three. Before, both commands wrote the Go struct instead
+// (no version or summary, "Env"/"Flow" keys).
+func TestImportAndRestoreJSONCarryThePlanAsDiffWritesIt(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	mapPath := writeFile(t, "map.yaml", goodMap())
+	common := append([]string{"--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--map", mapPath}, flowArgs(promotableFlows...)...)
+
+	code, want, stderr := p.run(append([]string{"diff", "--format", "json"}, common...)...)
+	if code != 0 {
+		t.Fatalf("diff: exit %d\n%s%s", code, want, stderr)
+	}
+	var wantPlan any
+	if err := json.Unmarshal([]byte(want), &wantPlan); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr := p.run(append([]string{"--output", "json", "import", "--dry-run"}, common...)...)
+	if code != 0 {
+		t.Fatalf("import --dry-run: exit %d\n%s%s", code, out, stderr)
+	}
+	var doc struct {
+		Plan any `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(wantPlan, doc.Plan); d != "" {
+		t.Errorf("import's plan differs from diff --format json (-diff +import):\n%s", d)
+	}
+
+	code, out, stderr = p.run("--output", "json", "restore", "--repo", repoDir, "--rev", "main", "--env", "Contoso Dev", "--dry-run")
+	if code != 0 {
+		t.Fatalf("restore --dry-run: exit %d\n%s%s", code, out, stderr)
+	}
+	var rdoc struct {
+		Plan struct {
+			Version int `json:"version"`
+			Changes []struct {
+				Source map[string]string `json:"source"`
+			} `json:"changes"`
+		} `json:"plan"`
+	}
+	if err := json.Unmarshal([]byte(out), &rdoc); err != nil {
+		t.Fatal(err)
+	}
+	if rdoc.Plan.Version == 0 || len(rdoc.Plan.Changes) == 0 || rdoc.Plan.Changes[0].Source["flow"] == "" {
+		t.Errorf("restore's plan is not in the shape of docs/PLAN.md:\n%s", out)
 	}
 }
