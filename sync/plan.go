@@ -265,12 +265,59 @@ func openSecrets(snap *Snapshot, ids []age.Identity, supplied map[api.FlowName]s
 		if err != nil {
 			return nil, fmt.Errorf("secrets for flow %q: %w", name, err)
 		}
+		if err := checkSupplied(snap, n, vs); err != nil {
+			return nil, err
+		}
 		if out[n] == nil {
 			out[n] = secrets.Values{}
 		}
 		maps.Copy(out[n], vs)
 	}
 	return out, nil
+}
+
+// checkSupplied refuses supplied values at paths where the flow has no
+// placeholder: a misspelt path would otherwise be ignored without a word,
+// and the maker believe a secret was set. Flows that are not in this
+// environment of the tree are left alone (one file may serve several
+// environments). Errors name the paths, never a value.
+func checkSupplied(snap *Snapshot, name api.FlowName, vs secrets.Values) error {
+	i := slices.IndexFunc(snap.Flows, func(f model.Flow) bool { return f.Key.Flow == name })
+	if i < 0 || len(vs) == 0 {
+		return nil
+	}
+	files, err := model.Files(snap.Flows[i])
+	if err != nil {
+		return fmt.Errorf("secrets for flow %s: %w", name, err)
+	}
+	have := map[string]bool{}
+	for _, data := range files {
+		if !strings.Contains(string(data), secrets.PlaceholderPrefix) {
+			continue
+		}
+		paths, err := secrets.Placeholders(data)
+		if err != nil {
+			continue // not JSON: the plan reports its placeholders as unresolved
+		}
+		for _, p := range paths {
+			have[p] = true
+		}
+	}
+	var unknown []string
+	for _, p := range vs.Paths() {
+		if !have[p] {
+			unknown = append(unknown, p)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	known := slices.Sorted(maps.Keys(have))
+	if len(known) == 0 {
+		known = []string{"none"}
+	}
+	return fmt.Errorf("--secrets: flow %s (%q) has no redacted secret at %s: use the paths of its placeholders (<redacted:flowsync:PATH>): %s",
+		name, snap.Flows[i].Meta.DisplayName, strings.Join(unknown, ", "), strings.Join(known, ", "))
 }
 
 // selectFlows keeps the flows a --flow selector names (flow GUID in any
