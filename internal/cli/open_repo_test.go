@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -139,5 +140,47 @@ func TestImportAndRestoreJSONCarryThePlanAsDiffWritesIt(t *testing.T) {
 	}
 	if rdoc.Plan.Version == 0 || len(rdoc.Plan.Changes) == 0 || rdoc.Plan.Changes[0].Source["flow"] == "" {
 		t.Errorf("restore's plan is not in the shape of docs/PLAN.md:\n%s", out)
+	}
+}
+
+// TestReadersNameABackupWhenRepoIsNotARepository: a --repo that is a
+// directory of other files gets an error saying it is not a Git
+// repository and to name the backup, not export's advice to run git init
+// there (which would only make an empty repository).
+func TestReadersNameABackupWhenRepoIsNotARepository(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	junk := t.TempDir()
+	writeFileIn(t, junk, "notes.txt", "not a backup\n")
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"log", []string{"log", "--repo", junk, "--env", "Contoso Dev"}},
+		{"show", []string{"show", "--repo", junk, "--env", "Contoso Dev", "--flow", "x"}},
+		{"diff", []string{"diff", "--repo", junk, "--from", "Contoso Dev", "--to", "Contoso Prod"}},
+		{"import", []string{"import", "--repo", junk, "--from", "Contoso Dev", "--to", "Contoso Prod", "--dry-run"}},
+		{"restore", []string{"restore", "--repo", junk, "--rev", "main", "--env", "Contoso Dev", "--dry-run"}},
+		{"mapping init", []string{"mapping", "init", "--repo", junk, "--from", "Contoso Dev", "--to", "Contoso Prod"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := p.run(tt.args...)
+			if code != ExitFailure {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, ExitFailure, stderr)
+			}
+			if !strings.Contains(stderr, "not a Git repository") || !strings.Contains(stderr, "backup") || strings.Contains(stderr, "git init") {
+				t.Errorf("stderr does not say to name the backup:\n%s", stderr)
+			}
+			if ents, err := os.ReadDir(junk); err != nil || len(ents) != 1 {
+				t.Errorf("the directory changed: %v, %v", ents, err)
+			}
+		})
+	}
+}
+
+func writeFileIn(t *testing.T, dir, name, content string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -129,14 +129,7 @@ func (p *planFlags) planOptions() fsync.PlanOptions {
 // directory must not be turned into one, since repo.Open creates a
 // repository there).
 func openRepo(ctx context.Context, dir string) (*repo.Repo, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("--repo %s: %w (back up with flowsync export first)", dir, err)
-	}
-	rp, err := openBackupRepo(ctx, dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w (back up with flowsync export first)", err)
-	}
-	return rp, nil
+	return openBackupRepo(ctx, dir)
 }
 
 // openLocked opens the repository (openRepo) and takes its lock, for a
