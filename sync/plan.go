@@ -201,16 +201,40 @@ func (e *Engine) treeTarget(ctx context.Context, o PlanOptions, p *Planned) (pla
 	p.TargetEnv = toSnap.Env.Name
 	side := diff.Side{Env: toSnap.Env.Name, Rev: toSnap.Commit.String()}
 	if toSnap.Env.Name == p.Source.Env.Name {
+		from, to := selectFlows(p.Source.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)
 		plan := diff.Plan{
 			Source:  diff.Side{Env: p.Source.Env.Name, Rev: p.Source.Commit.String()},
 			Target:  side,
-			Changes: diff.Diff(selectFlows(p.Source.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)),
+			Changes: withUnchanged(diff.Diff(from, to), from, to),
 		}
 		plan.Sort()
 		p.Plan = plan
 		return planTarget{}, true, nil
 	}
 	return planTarget{side: side, actual: liveOnly(toSnap.Flows), inv: treeInventory(toSnap.Flows)}, false, nil
+}
+
+// withUnchanged adds an Unchanged change for each flow in both trees that
+// diff.Diff left out (it reports differences only), so that the plan's
+// summary counts them as a plan against a live target does, instead of
+// saying "0 unchanged" about two equal trees.
+func withUnchanged(changes []diff.Change, from, to []model.Flow) []diff.Change {
+	changed := map[model.Key]bool{}
+	for _, c := range changes {
+		changed[c.Source], changed[c.Target] = true, true
+	}
+	in := map[model.Key]bool{}
+	for _, f := range from {
+		in[f.Key] = true
+	}
+	for i := range to {
+		f := &to[i]
+		if in[f.Key] && !changed[f.Key] {
+			changes = append(changes, diff.Change{Action: diff.Unchanged, Source: f.Key, Target: f.Key,
+				DisplayName: f.Meta.DisplayName, Link: diff.LinkSame, Desired: f, Actual: f})
+		}
+	}
+	return changes
 }
 
 // liveTarget finds the live target environment and reads what mapping

@@ -12,6 +12,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/flowsync/flowsync/internal/emulator"
+	"github.com/flowsync/flowsync/internal/emulator/seed"
+	"github.com/flowsync/flowsync/internal/testgit"
 )
 
 // TestPromotionCommandsNeverTurnAnEmptyDirectoryIntoARepository: a --repo
@@ -182,5 +184,35 @@ func writeFileIn(t *testing.T, dir, name, content string) {
 	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDiffBetweenTwoTreesCountsUnchangedFlows: a tree compared with
+// itself has every flow unchanged, and the summary says so (before, it said
+// "0 unchanged" about fourteen equal flows); one change leaves the others
+// counted as unchanged.
+func TestDiffBetweenTwoTreesCountsUnchangedFlows(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	flows := strings.Fields(testgit.Run(t, repoDir, "ls-tree", "--name-only", "HEAD:environments/"+string(seed.DemoEnvDev)+"/flows"))
+	if len(flows) < 2 {
+		t.Fatalf("the backup has %d flow(s)", len(flows))
+	}
+	code, out, stderr := p.run("diff", "--repo", repoDir, "--from", "Contoso Dev", "--to-rev", "HEAD", "--exit-code", "--format", "json")
+	if code != 0 {
+		t.Fatalf("a tree against itself: exit %d\n%s%s", code, out, stderr)
+	}
+	var doc struct {
+		Summary map[string]int `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int{"unchanged": len(flows)}; !cmp.Equal(want, doc.Summary) {
+		t.Errorf("summary = %v, want %v", doc.Summary, want)
+	}
+	code, out, stderr = p.run("diff", "--repo", repoDir, "--from", "Contoso Dev", "--to-rev", "HEAD", "--flow", flows[0])
+	if code != 0 || !strings.Contains(out, "1 unchanged") {
+		t.Errorf("one flow against itself: exit %d, want a summary of 1 unchanged\n%s%s", code, out, stderr)
 	}
 }
