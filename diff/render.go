@@ -345,6 +345,12 @@ func partLines(c Change, esc func(string) string) []string {
 		}
 	}
 	for _, cc := range pt.Connections {
+		if unbound(c, cc.Key) {
+			// The desired flow still names its source connection; showing
+			// it as "-> connection" would read as a binding that exists.
+			out = append(out, "connection "+esc(cc.Key)+" ("+esc(string(cc.API))+"): not mapped to a target connection (source connection "+esc(string(cc.To))+"; see the problem)")
+			continue
+		}
 		out = append(out, "connection "+connText(cc, esc))
 	}
 	for _, g := range []struct {
@@ -369,6 +375,17 @@ func partLines(c Change, esc func(string) string) []string {
 		out = append(out, "calls child flow "+esc(string(k.Flow))+" (imported first)")
 	}
 	return out
+}
+
+// unbound reports whether the change's binding of reference key found no
+// target connection (Bindings are set for plans against a live target).
+func unbound(c Change, key string) bool {
+	for _, b := range c.Bindings {
+		if b.Key == key {
+			return b.To == ""
+		}
+	}
+	return false
 }
 
 func connText(cc ConnectionChange, esc func(string) string) string {

@@ -300,3 +300,32 @@ func TestEtaText(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderUnmappedConnection: a reference the mapping could not bind
+// still names its source connection in the desired flow; text and
+// Markdown say it is not mapped instead of showing "-> <source connection>"
+// as if that were its binding in the target.
+func TestRenderUnmappedConnection(t *testing.T) {
+	p := Plan{
+		Source: Side{Env: srcEnv, Rev: "4f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c"},
+		Target: Side{Env: dstEnv, Live: true},
+		Changes: []Change{{
+			Action: Create, Source: model.Key{Env: srcEnv, Flow: src(1)}, DisplayName: "Timesheet reminder",
+			Parts:    Parts{Connections: []ConnectionChange{{Key: "shared_teams", API: "shared_teams", To: "shared-teams-src1"}}},
+			Bindings: []ConnectionChange{{Key: "shared_teams", API: "shared_teams"}},
+		}},
+	}
+	for _, format := range []string{"text", "markdown"} {
+		var buf bytes.Buffer
+		if err := Render(&buf, p, format, RenderOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		out := buf.String()
+		if strings.Contains(out, "-> shared-teams-src1") || strings.Contains(out, "→ shared-teams-src1") {
+			t.Errorf("%s shows the source connection as the binding:\n%s", format, out)
+		}
+		if !strings.Contains(out, "not mapped") {
+			t.Errorf("%s does not say the reference is not mapped:\n%s", format, out)
+		}
+	}
+}

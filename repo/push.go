@@ -131,6 +131,7 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 		}
 		if remoteTip == local {
 			res.Commit, res.UpToDate = local, res.Attempts == 0
+			r.updateTracking(opts.Remote, name, local)
 			return res, nil
 		}
 		if !remoteTip.IsZero() {
@@ -178,6 +179,7 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 		ps.Close() // only releases open pack files; nothing to report
 		if err == nil || errors.Is(err, git.NoErrAlreadyUpToDate) {
 			res.Commit = local
+			r.updateTracking(opts.Remote, name, local)
 			return res, nil
 		}
 		if ctx.Err() != nil {
@@ -192,6 +194,29 @@ func (r *Repo) Push(ctx context.Context, opts PushOptions) (PushResult, error) {
 	}
 	local, _ := r.refHash(name)
 	return res, tgt.rejected(opts.Branch, local, fmt.Sprintf("the remote branch kept moving during %d attempts", max))
+}
+
+// updateTracking moves the remote-tracking branch of a configured remote
+// (refs/remotes/origin/main, through the remote's fetch refspecs) to what
+// the remote branch now holds, as git push does; otherwise `git status` in
+// a working clone says the branch is ahead and asks for a push that was
+// already made. A URL has no tracking branch. Failing to move it is not a
+// failure of the push (the next git fetch corrects it), so it is ignored.
+func (r *Repo) updateTracking(remote string, branch plumbing.ReferenceName, commit plumbing.Hash) {
+	rem, err := r.git.Remote(remote)
+	if err != nil {
+		return
+	}
+	for _, rs := range rem.Config().Fetch {
+		if rs.IsExactSHA1() || !rs.Match(branch) {
+			continue
+		}
+		dst := rs.Dst(branch)
+		if !strings.HasPrefix(dst.String(), "refs/remotes/") {
+			continue
+		}
+		_ = r.st.SetReference(plumbing.NewHashReference(dst, commit))
+	}
 }
 
 // pushStorage returns a view of the object store for building the pack a

@@ -423,3 +423,39 @@ func TestPushRemoteMovesDuringPush(t *testing.T) {
 	}
 	testgit.FsckStrict(t, remote)
 }
+
+// TestPushMovesTheRemoteTrackingBranch: after a push to a configured
+// remote, refs/remotes/<remote>/<branch> names the pushed commit, as after
+// git push, so `git status` in the working clone does not say "ahead" and
+// ask for a push that was already made. A push to a URL adds no tracking
+// branch.
+func TestPushMovesTheRemoteTrackingBranch(t *testing.T) {
+	ctx := context.Background()
+	remote := newBareRemote(t)
+	dir := t.TempDir()
+	r := openRepo(t, dir, OpenOptions{})
+	_, first := buildAndCommit(t, r, nil, map[string]string{"envs/e/f.json": "{}"}, "export")
+	if _, err := r.Push(ctx, PushOptions{Remote: remote, Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	if refs := testgit.Run(t, dir, "for-each-ref", "refs/remotes/"); refs != "" {
+		t.Errorf("a push to a URL made tracking branches:\n%s", refs)
+	}
+
+	testgit.Run(t, dir, "remote", "add", "origin", remote)
+	testgit.Run(t, dir, "fetch", "-q", "origin")
+	_, second := buildAndCommit(t, r, nil, map[string]string{"envs/e/g.json": "[]"}, "export 2")
+	if second.Commit == first.Commit {
+		t.Fatal("the second commit is the first")
+	}
+	if _, err := r.Push(ctx, PushOptions{Remote: "origin", Branch: "main"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.TrimSpace(testgit.Run(t, dir, "rev-parse", "refs/remotes/origin/main")); got != second.Commit.String() {
+		t.Errorf("origin/main = %s, want the pushed %s", got, second.Commit)
+	}
+	if st := testgit.Run(t, dir, "status", "-sb"); strings.Contains(st, "ahead") {
+		t.Errorf("git status after the push:\n%s", st)
+	}
+	testgit.FsckStrict(t, dir)
+}

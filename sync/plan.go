@@ -201,16 +201,40 @@ func (e *Engine) treeTarget(ctx context.Context, o PlanOptions, p *Planned) (pla
 	p.TargetEnv = toSnap.Env.Name
 	side := diff.Side{Env: toSnap.Env.Name, Rev: toSnap.Commit.String()}
 	if toSnap.Env.Name == p.Source.Env.Name {
+		from, to := selectFlows(p.Source.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)
 		plan := diff.Plan{
 			Source:  diff.Side{Env: p.Source.Env.Name, Rev: p.Source.Commit.String()},
 			Target:  side,
-			Changes: diff.Diff(selectFlows(p.Source.Flows, o.Flows), selectFlows(toSnap.Flows, o.Flows)),
+			Changes: withUnchanged(diff.Diff(from, to), from, to),
 		}
 		plan.Sort()
 		p.Plan = plan
 		return planTarget{}, true, nil
 	}
 	return planTarget{side: side, actual: liveOnly(toSnap.Flows), inv: treeInventory(toSnap.Flows)}, false, nil
+}
+
+// withUnchanged adds an Unchanged change for each flow in both trees that
+// diff.Diff left out (it reports differences only), so that the plan's
+// summary counts them as a plan against a live target does, instead of
+// saying "0 unchanged" about two equal trees.
+func withUnchanged(changes []diff.Change, from, to []model.Flow) []diff.Change {
+	changed := map[model.Key]bool{}
+	for _, c := range changes {
+		changed[c.Source], changed[c.Target] = true, true
+	}
+	in := map[model.Key]bool{}
+	for _, f := range from {
+		in[f.Key] = true
+	}
+	for i := range to {
+		f := &to[i]
+		if in[f.Key] && !changed[f.Key] {
+			changes = append(changes, diff.Change{Action: diff.Unchanged, Source: f.Key, Target: f.Key,
+				DisplayName: f.Meta.DisplayName, Link: diff.LinkSame, Desired: f, Actual: f})
+		}
+	}
+	return changes
 }
 
 // liveTarget finds the live target environment and reads what mapping
@@ -265,12 +289,59 @@ func openSecrets(snap *Snapshot, ids []age.Identity, supplied map[api.FlowName]s
 		if err != nil {
 			return nil, fmt.Errorf("secrets for flow %q: %w", name, err)
 		}
+		if err := checkSupplied(snap, n, vs); err != nil {
+			return nil, err
+		}
 		if out[n] == nil {
 			out[n] = secrets.Values{}
 		}
 		maps.Copy(out[n], vs)
 	}
 	return out, nil
+}
+
+// checkSupplied refuses supplied values at paths where the flow has no
+// placeholder: a misspelt path would otherwise be ignored without a word,
+// and the maker believe a secret was set. Flows that are not in this
+// environment of the tree are left alone (one file may serve several
+// environments). Errors name the paths, never a value.
+func checkSupplied(snap *Snapshot, name api.FlowName, vs secrets.Values) error {
+	i := slices.IndexFunc(snap.Flows, func(f model.Flow) bool { return f.Key.Flow == name })
+	if i < 0 || len(vs) == 0 {
+		return nil
+	}
+	files, err := model.Files(snap.Flows[i])
+	if err != nil {
+		return fmt.Errorf("secrets for flow %s: %w", name, err)
+	}
+	have := map[string]bool{}
+	for _, data := range files {
+		if !strings.Contains(string(data), secrets.PlaceholderPrefix) {
+			continue
+		}
+		paths, err := secrets.Placeholders(data)
+		if err != nil {
+			continue // not JSON: the plan reports its placeholders as unresolved
+		}
+		for _, p := range paths {
+			have[p] = true
+		}
+	}
+	var unknown []string
+	for _, p := range vs.Paths() {
+		if !have[p] {
+			unknown = append(unknown, p)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	known := slices.Sorted(maps.Keys(have))
+	if len(known) == 0 {
+		known = []string{"none"}
+	}
+	return fmt.Errorf("--secrets: flow %s (%q) has no redacted secret at %s: use the paths of its placeholders (<redacted:flowsync:PATH>): %s",
+		name, snap.Flows[i].Meta.DisplayName, strings.Join(unknown, ", "), strings.Join(known, ", "))
 }
 
 // selectFlows keeps the flows a --flow selector names (flow GUID in any

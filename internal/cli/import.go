@@ -87,7 +87,7 @@ func (o importOptions) validate() error {
 // importDocument is the JSON document of `import --output json`: the plan
 // and what the apply did (docs/IMPORT.md).
 type importDocument struct {
-	Plan    diff.Plan         `json:"plan"`
+	Plan    planDocument      `json:"plan"`
 	Applied bool              `json:"applied"`
 	DryRun  bool              `json:"dryRun,omitempty"`
 	Result  *importer.Result  `json:"result,omitempty"`
@@ -193,7 +193,7 @@ func (o importOptions) withSecrets() (fsync.PlanOptions, error) {
 func reportImport(g *globalOptions, o importOptions, res *fsync.PromoteResult, err error, shown bool) error {
 	jsonOut := g.Output == "json"
 	if jsonOut {
-		doc := importDocument{Plan: res.Plan, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed, Recovered: res.Recovered,
+		doc := importDocument{Plan: planDocument{res.Plan}, Applied: res.Applied, DryRun: o.DryRun, Result: res.Result, Links: res.LinkCommits, Pushed: res.Pushed, Recovered: res.Recovered,
 			Errors: flowErrors(res.Result)}
 		if err != nil {
 			doc.Error = err.Error()

@@ -130,5 +130,11 @@ func openBackupRepo(ctx context.Context, dir string) (*repo.Repo, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("--repo %s: the directory is empty, not a repository", dir)
 	}
-	return repo.Open(ctx, dir, repo.OpenOptions{})
+	rp, err := repo.Open(ctx, dir, repo.OpenOptions{})
+	if errors.Is(err, repo.ErrNotRepository) {
+		// repo.Open's advice (an empty directory, git init) is for export;
+		// a reader needs the backup itself.
+		return nil, fmt.Errorf("--repo %s: not a Git repository: name the backup repository that flowsync export writes, or a clone of it", dir)
+	}
+	return rp, err
 }

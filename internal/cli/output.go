@@ -8,6 +8,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/internal/safetext"
 )
 
@@ -24,6 +25,19 @@ func printJSON(w io.Writer, v any) error {
 	}
 	_, err := w.Write(safetext.JSON(buf.Bytes()))
 	return err
+}
+
+// planDocument is a plan inside the JSON document of import or restore,
+// written as diff --format json writes it (docs/PLAN.md: version, summary,
+// lower-case env and flow keys), so one reader serves all three commands.
+type planDocument struct{ diff.Plan }
+
+func (p planDocument) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := diff.Render(&buf, p.Plan, "json", diff.RenderOptions{}); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 // table writes rows aligned in columns under a header. Cells come from the

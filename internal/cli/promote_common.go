@@ -12,6 +12,7 @@ import (
 
 	"filippo.io/age"
 	ucli "github.com/urfave/cli/v2"
+	"golang.org/x/term"
 
 	"github.com/flowsync/flowsync/diff"
 	"github.com/flowsync/flowsync/importer"
@@ -124,16 +125,11 @@ func (p *planFlags) planOptions() fsync.PlanOptions {
 }
 
 // openRepo opens an existing backup repository (never creates one: a
-// typo in --repo must not make an empty repository).
+// typo in --repo must not make an empty repository, and an empty
+// directory must not be turned into one, since repo.Open creates a
+// repository there).
 func openRepo(ctx context.Context, dir string) (*repo.Repo, error) {
-	if _, err := os.Stat(dir); err != nil {
-		return nil, fmt.Errorf("--repo %s: %w (back up with flowsync export first)", dir, err)
-	}
-	rp, err := repo.Open(ctx, dir, repo.OpenOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("--repo %s: %w", dir, err)
-	}
-	return rp, nil
+	return openBackupRepo(ctx, dir)
 }
 
 // openLocked opens the repository (openRepo) and takes its lock, for a
@@ -213,9 +209,12 @@ func renderPlan(g *globalOptions, w io.Writer, p diff.Plan, format string) error
 	return diff.Render(w, p, format, diff.RenderOptions{Color: format == "text" && isTerminal(w) && g.getenv("NO_COLOR") == ""})
 }
 
-// isTerminal reports whether f is a character device (a terminal). Main
-// wraps stdout and stderr in a lockedWriter, so it looks through that to the
-// file underneath; otherwise no stream would ever count as a terminal.
+// isTerminal reports whether f is a terminal. Main wraps stdout and stderr
+// in a lockedWriter, so it looks through that to the file underneath. A
+// character device is not enough: /dev/null is one, and it is the standard
+// input of cron jobs, systemd units and `docker run` without -t, where an
+// import must refuse (pass --yes) rather than prompt and read end-of-file as
+// "no".
 func isTerminal(f any) bool {
 	if lw, ok := f.(*lockedWriter); ok {
 		f = lw.w
@@ -224,8 +223,7 @@ func isTerminal(f any) bool {
 	if !ok {
 		return false
 	}
-	st, err := file.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(file.Fd()))
 }
 
 // confirmer asks on the terminal before an import writes; without a

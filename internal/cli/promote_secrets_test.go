@@ -98,3 +98,35 @@ func checkPartnerInProd(t *testing.T, p *promoteEmu, values ...string) {
 		t.Fatal("no Partner API health check in Prod")
 	}
 }
+
+// TestImportRefusesASecretsPathTheFlowDoesNotHave: a misspelt path in a
+// --secrets file is an error naming the path and the flow's real
+// placeholders (never a value), and nothing is written; before, the value
+// was dropped without a word and the maker believed the secret was set.
+func TestImportRefusesASecretsPathTheFlowDoesNotHave(t *testing.T) {
+	p := startPromoteEmu(t, emulator.Options{})
+	repoDir := p.backup()
+	var b strings.Builder
+	b.WriteString(string(seed.DemoFlowSecrets) + ":\n")
+	for _, path := range partnerSecrets {
+		b.WriteString("  " + path + ": \"supplied-value\"\n")
+	}
+	b.WriteString("  actions.Check_partner_API.inputs.authentication.pasword: \"typo-value\"\n")
+	secretsFile := writeFile(t, "secrets.yaml", b.String())
+	code, out, stderr := p.run("import", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--yes",
+		"--flow", "Partner API health check", "--secrets", secretsFile)
+	if code != ExitFailure {
+		t.Fatalf("import: exit %d, want %d\n%s%s", code, ExitFailure, out, stderr)
+	}
+	for _, want := range []string{"authentication.pasword", partnerSecrets[0], string(seed.DemoFlowSecrets)} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr does not name %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(out+stderr, "-value") {
+		t.Error("the output shows a supplied secret value")
+	}
+	if n := p.writes(); n != 0 {
+		t.Errorf("wrote %d time(s)", n)
+	}
+}

@@ -118,7 +118,7 @@ func (o restoreOptions) validate() (time.Time, error) {
 // (docs/RESTORE.md).
 type restoreDocument struct {
 	Commit  restoreCommit      `json:"commit"`
-	Plan    *diff.Plan         `json:"plan,omitempty"`
+	Plan    *planDocument      `json:"plan,omitempty"`
 	Applied bool               `json:"applied"`
 	DryRun  bool               `json:"dryRun,omitempty"`
 	Result  *importer.Result   `json:"result,omitempty"`
@@ -256,7 +256,7 @@ func restoreDoc(res *fsync.RestoreResult, dryRun bool, err error) restoreDocumen
 		doc.Commit.Hash = res.Commit.Hash.String()
 	}
 	if pr := res.PromoteResult; pr != nil {
-		doc.Plan, doc.Applied, doc.Result, doc.Links = &pr.Plan, pr.Applied, pr.Result, pr.LinkCommits
+		doc.Plan, doc.Applied, doc.Result, doc.Links = &planDocument{pr.Plan}, pr.Applied, pr.Result, pr.LinkCommits
 		doc.Errors = flowErrors(pr.Result)
 	}
 	if err != nil {
