@@ -1,3 +1,5 @@
+//go:build linux
+
 package cli
 
 import (
@@ -7,9 +9,12 @@ import (
 )
 
 // Main wraps stdout in a lockedWriter; a terminal must still be seen as one
-// (diff colours its plan only on a terminal). /dev/null is a character
-// device, as a terminal is.
+// (diff colours its plan only on a terminal, import asks only on one). A
+// character device that is not a terminal (/dev/null: the standard input of
+// cron jobs and containers without -t) is not one.
 func TestIsTerminalLooksThroughLockedWriter(t *testing.T) {
+	_, tty := openPTY(t)
+	defer tty.Close()
 	dev, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatalf("open %s: %v", os.DevNull, err)
@@ -25,8 +30,10 @@ func TestIsTerminalLooksThroughLockedWriter(t *testing.T) {
 		w    any
 		want bool
 	}{
-		{"character device", dev, true},
-		{"character device behind Main's lock", &lockedWriter{w: dev}, true},
+		{"terminal", tty, true},
+		{"terminal behind Main's lock", &lockedWriter{w: tty}, true},
+		{"character device", dev, false},
+		{"character device behind Main's lock", &lockedWriter{w: dev}, false},
 		{"regular file", file, false},
 		{"regular file behind Main's lock", &lockedWriter{w: file}, false},
 		{"buffer behind Main's lock", &lockedWriter{w: &bytes.Buffer{}}, false},
