@@ -14,6 +14,7 @@ import (
 // diffOptions are the options of `flowsync diff`.
 type diffOptions struct {
 	planFlags
+	secretFlags
 	ToRev    string
 	Format   string
 	ExitCode bool
@@ -28,11 +29,14 @@ func diffCommand(g *globalOptions) *ucli.Command {
 		&ucli.StringFlag{Name: "format", Usage: "text, json or markdown (default: text, or json with --output json)", Destination: &o.Format},
 		&ucli.BoolFlag{Name: "exit-code", Usage: fmt.Sprintf("exit %d when something would change (0 when nothing would)", ExitChanges), Destination: &o.ExitCode},
 	)
+	// The secrets import would write, so that the plan is the one import makes.
+	flags = append(flags, o.secretFlags.flags()...)
 	return &ucli.Command{
-		Name:      "diff",
-		Usage:     "show what an import would change in a live environment, or what changed between two trees",
-		UsageText: "flowsync diff --repo DIR [--rev REV] --from ENV (--to ENV | --to-rev REV2) [--map FILE] [--flow F ...] [--format text|json|markdown] [--exit-code]",
-		Flags:     flags,
+		Name:  "diff",
+		Usage: "show what an import would change in a live environment, or what changed between two trees",
+		UsageText: "flowsync diff --repo DIR [--rev REV] --from ENV (--to ENV | --to-rev REV2) [--map FILE] [--flow F ...] [--format text|json|markdown] [--exit-code]\n" +
+			"   [--identity AGE_KEY_FILE] [--secrets FILE]",
+		Flags: flags,
 		Action: func(c *ucli.Context) error {
 			if err := noArgs(c, "diff", ""); err != nil {
 				return err
@@ -85,6 +89,9 @@ func runDiff(ctx context.Context, g *globalOptions, s *session, o diffOptions) e
 	e := &fsync.Engine{Repo: rp}
 	po := o.planOptions()
 	po.ToRev = o.ToRev
+	if po.Identities, po.Secrets, err = o.secretFlags.load("diff"); err != nil {
+		return err
+	}
 	var id importer.Identity
 	if s != nil {
 		var admin bool

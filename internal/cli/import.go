@@ -19,14 +19,13 @@ import (
 // importOptions are the options of `flowsync import`.
 type importOptions struct {
 	planFlags
-	Push        bool
-	Remote      string
-	DryRun      bool
-	Yes         bool
-	Identity    string
-	SecretsFile string
-	KeepAccess  bool
-	Author      string
+	Push   bool
+	Remote string
+	DryRun bool
+	Yes    bool
+	secretFlags
+	KeepAccess bool
+	Author     string
 	gitFlags
 }
 
@@ -37,13 +36,12 @@ func importCommand(g *globalOptions) *ucli.Command {
 	flags = append(flags,
 		&ucli.BoolFlag{Name: "dry-run", Usage: "show the plan and its cost, write nothing", Destination: &o.DryRun},
 		&ucli.BoolFlag{Name: "yes", Usage: "apply without asking (needed when there is no terminal)", Destination: &o.Yes},
-		&ucli.StringFlag{Name: "identity", Usage: "age identity file: opens the secrets the export sealed (secrets.age)", Destination: &o.Identity},
-		&ucli.StringFlag{Name: "secrets", Usage: "file of secret values per source flow (see docs/IMPORT.md)", Destination: &o.SecretsFile},
 		&ucli.BoolFlag{Name: "keep-access", Usage: "an admin keeps the CanEdit it grants itself to update flows it does not own", Destination: &o.KeepAccess},
 		&ucli.BoolFlag{Name: "push", Usage: "push the branch with the new links afterwards (never forced)", Destination: &o.Push},
 		&ucli.StringFlag{Name: "remote", Usage: "with --push: remote name or URL; default origin", Destination: &o.Remote, EnvVars: []string{"FLOWSYNC_REMOTE"}},
 		&ucli.StringFlag{Name: "author", Usage: `author of the links commits, "Name <email>"`, Destination: &o.Author},
 	)
+	flags = append(flags, o.secretFlags.flags()...)
 	flags = append(flags, o.gitFlags.flags(&knownHosts)...)
 	return &ucli.Command{
 		Name:  "import",
@@ -173,16 +171,10 @@ func runImport(ctx context.Context, g *globalOptions, s *session, o importOption
 // withSecrets is the plan options with what opens the tree's secrets: the
 // --identity keys and the --secrets file's values.
 func (o importOptions) withSecrets() (fsync.PlanOptions, error) {
-	ids, err := loadIdentities(o.Identity)
-	if err != nil {
-		return fsync.PlanOptions{}, err
-	}
 	po := o.planOptions()
-	po.Identities = ids
-	if o.SecretsFile != "" {
-		if po.Secrets, err = importer.LoadSecretsFile(o.SecretsFile); err != nil {
-			return fsync.PlanOptions{}, usagef("import: --secrets: %v", err)
-		}
+	var err error
+	if po.Identities, po.Secrets, err = o.secretFlags.load("import"); err != nil {
+		return fsync.PlanOptions{}, err
 	}
 	return po, nil
 }

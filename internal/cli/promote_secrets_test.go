@@ -30,7 +30,17 @@ func TestImportFillsSecretsFromASecretsFile(t *testing.T) {
 		b.WriteString("  " + path + ": \"supplied-value-" + string(rune('a'+i)) + "\"\n")
 	}
 	secretsFile := writeFile(t, "secrets.yaml", b.String())
-	code, out, stderr := p.run("import", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--yes",
+	diffArgs := []string{"diff", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--flow", "Partner API health check"}
+	// diff takes the same secrets as import, so it shows the plan import
+	// would apply: without them the secrets are unresolved, with them not.
+	if code, out, stderr := p.run(diffArgs...); code != ExitFailure || !strings.Contains(out, "unresolved-secret") {
+		t.Fatalf("diff without --secrets: exit %d, want %d with unresolved-secret\n%s%s", code, ExitFailure, out, stderr)
+	}
+	code, out, stderr := p.run(append(diffArgs, "--secrets", secretsFile)...)
+	if code != 0 || strings.Contains(out, "unresolved-secret") || strings.Contains(out+stderr, "supplied-value-") {
+		t.Fatalf("diff --secrets: exit %d, want 0, no unresolved secret and no value shown\n%s%s", code, out, stderr)
+	}
+	code, out, stderr = p.run("import", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--yes",
 		"--flow", "Partner API health check", "--secrets", secretsFile)
 	if code != 0 {
 		t.Fatalf("import: exit %d\n%s%s", code, out, stderr)
@@ -39,6 +49,9 @@ func TestImportFillsSecretsFromASecretsFile(t *testing.T) {
 		t.Error("the output shows a supplied secret value")
 	}
 	checkPartnerInProd(t, p, "supplied-value-a", "supplied-value-b", "supplied-value-c")
+	if code, out, stderr := p.run(append(diffArgs, "--secrets", secretsFile, "--exit-code")...); code != 0 {
+		t.Errorf("diff --secrets --exit-code after the import: exit %d, want 0\n%s%s", code, out, stderr)
+	}
 }
 
 // TestImportOpensSealedSecretsWithIdentity: an export sealed the secrets

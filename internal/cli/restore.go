@@ -19,22 +19,21 @@ import (
 
 // restoreOptions are the options of `flowsync restore`.
 type restoreOptions struct {
-	Repo        string
-	Branch      string
-	Rev         string
-	At          string
-	Env         string
-	To          string
-	Flows       []string
-	MapFile     string
-	Identity    string
-	SecretsFile string
-	Prune       bool
-	DryRun      bool
-	Yes         bool
-	KeepAccess  bool
-	Scope       string
-	Author      string
+	Repo    string
+	Branch  string
+	Rev     string
+	At      string
+	Env     string
+	To      string
+	Flows   []string
+	MapFile string
+	secretFlags
+	Prune      bool
+	DryRun     bool
+	Yes        bool
+	KeepAccess bool
+	Scope      string
+	Author     string
 	// now is the clock --at ages count back from.
 	now func() time.Time
 }
@@ -50,7 +49,7 @@ func restoreCommand(g *globalOptions) *ucli.Command {
 		Description: "Shows the plan (reads, writes, ETA) first; --dry-run stops there. Exit 0 when every flow is as the\n" +
 			"backup says, 3 when some flow failed or could not be turned on (the report says why). Idempotent:\n" +
 			"run it again to finish an interrupted restore. Restoring from the recycle bin needs an administrator.",
-		Flags: []ucli.Flag{
+		Flags: append([]ucli.Flag{
 			&ucli.StringFlag{Name: "repo", Usage: "the backup repository", Destination: &o.Repo, EnvVars: []string{"FLOWSYNC_REPO"}},
 			&ucli.StringFlag{Name: "branch", Value: "main", Usage: "branch to read (and to record links on)", Destination: &o.Branch},
 			&ucli.StringFlag{Name: "rev", Usage: "the backup to restore: a commit, tag or branch", Destination: &o.Rev},
@@ -59,15 +58,13 @@ func restoreCommand(g *globalOptions) *ucli.Command {
 			&ucli.StringFlag{Name: "to", Usage: "restore into this live environment instead (e.g. a new one after a loss; use --map)", Destination: &o.To},
 			&ucli.StringSliceFlag{Name: "flow", Usage: "only this flow (GUID or display name; repeatable)", Destination: &flows},
 			&ucli.StringFlag{Name: "map", Usage: "mapping file for --to (connections, principals); see docs/MAPPING.md", Destination: &o.MapFile},
-			&ucli.StringFlag{Name: "identity", Usage: "age identity file: opens the secrets the export sealed (secrets.age)", Destination: &o.Identity},
-			&ucli.StringFlag{Name: "secrets", Usage: "file of secret values per flow (see docs/IMPORT.md)", Destination: &o.SecretsFile},
 			&ucli.BoolFlag{Name: "prune", Usage: "delete flows created after the backup (listed in the plan)", Destination: &o.Prune},
 			&ucli.BoolFlag{Name: "dry-run", Usage: "show the plan and its cost, write nothing", Destination: &o.DryRun},
 			&ucli.BoolFlag{Name: "yes", Usage: "apply without asking (needed when there is no terminal)", Destination: &o.Yes},
 			&ucli.BoolFlag{Name: "keep-access", Usage: "an admin keeps the CanEdit it grants itself to update flows it does not own", Destination: &o.KeepAccess},
 			&ucli.StringFlag{Name: "scope", Value: "auto", Usage: "auto, admin or user: how the environment is read (the recycle bin needs admin)", Destination: &o.Scope},
 			&ucli.StringFlag{Name: "author", Usage: `author of the links commits, "Name <email>"`, Destination: &o.Author},
-		},
+		}, o.secretFlags.flags()...),
 		Action: func(c *ucli.Context) error {
 			if err := noArgs(c, "restore", "flows go in --flow"); err != nil {
 				return err
@@ -141,21 +138,14 @@ func runRestore(ctx context.Context, g *globalOptions, s *session, o restoreOpti
 	if author.Name == "" {
 		author = repo.Signature{Name: "flowsync", Email: "flowsync@users.noreply.flowsync.invalid"}
 	}
-	ids, err := loadIdentities(o.Identity)
+	ids, vals, err := o.secretFlags.load("restore")
 	if err != nil {
 		return err
 	}
 	ro := fsync.RestoreOptions{
 		Branch: o.Branch, Rev: o.Rev, At: at, Env: o.Env, To: o.To, MapFile: o.MapFile, Flows: o.Flows,
-		Prune: o.Prune, Identities: ids, KeepAccess: o.KeepAccess, DryRun: o.DryRun, Author: author,
+		Prune: o.Prune, Identities: ids, Secrets: vals, KeepAccess: o.KeepAccess, DryRun: o.DryRun, Author: author,
 		Limits: importer.Limits{Calls: g.RateLimit, Writes: g.WriteLimit},
-	}
-	if o.SecretsFile != "" {
-		vals, err := importer.LoadSecretsFile(o.SecretsFile)
-		if err != nil {
-			return usagef("restore: --secrets: %v", err)
-		}
-		ro.Secrets = vals
 	}
 	id, admin, err := whoAmI(ctx, s, o.Scope)
 	if err != nil {
