@@ -33,7 +33,7 @@ func mappingCommand(g *globalOptions) *ucli.Command {
 				&ucli.StringFlag{Name: "rev", Usage: "revision of the tree (default: the branch head)", Destination: &o.Rev},
 				&ucli.StringFlag{Name: "from", Usage: "source environment in the tree", Destination: &o.From},
 				&ucli.StringFlag{Name: "to", Usage: "live target environment", Destination: &o.To},
-				&ucli.StringFlag{Name: "out", Usage: "file to write (default: standard output); never overwritten unless --force", Destination: &o.Out},
+				&ucli.StringFlag{Name: "out", Usage: "file to write (default or -: standard output); never overwritten unless --force", Destination: &o.Out},
 				&ucli.BoolFlag{Name: "force", Usage: "overwrite --out when it exists", Destination: &o.Force},
 				&ucli.StringFlag{Name: "scope", Value: "auto", Usage: "auto, admin or user: how the target is read", Destination: &o.Scope},
 			},
@@ -51,6 +51,9 @@ func mappingCommand(g *globalOptions) *ucli.Command {
 				case "auto", "admin", "user":
 				default:
 					return usagef("mapping init: --scope %q: want auto, admin or user", o.Scope)
+				}
+				if o.Out == "-" {
+					o.Out = "" // the usual spelling of standard output
 				}
 				return g.withSession(func(s *session) error { return runMappingInit(c.Context, g, s, o) })
 			},

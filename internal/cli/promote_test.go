@@ -326,6 +326,16 @@ func TestMappingInitWritesAStarterFile(t *testing.T) {
 	if code != ExitUsage || !strings.Contains(stderr, "--force") {
 		t.Errorf("existing --out: exit %d, want %d asking for --force:\n%s", code, ExitUsage, stderr)
 	}
+	// --out - is standard output, not a file named "-" (in the working
+	// directory, the package's own during tests).
+	code, stdout, stderr = p.run("mapping", "init", "--repo", repoDir, "--from", "Contoso Dev", "--to", "Contoso Prod", "--out", "-")
+	if code != 0 || stdout != string(b) {
+		t.Errorf("--out -: exit %d, stdout differs from the file written before\n%s%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		os.Remove("-")
+		t.Error(`--out - wrote a file named "-"`)
+	}
 }
 
 // TestImportOutputEscapesHostileNames: a display name with terminal
