@@ -47,6 +47,13 @@ type Links interface {
 	Record(ctx context.Context, src, dst model.Key) error
 }
 
+// LinkFlusher is implemented by Links that keep records before storing
+// them. Apply calls Flush before it removes its journal: until then the
+// journal can rebuild every pairing (Recover), after it only the store can.
+type LinkFlusher interface {
+	Flush(ctx context.Context) error
+}
+
 // Reporter hears about progress. Its methods are called from one goroutine,
 // in order: FlowStarted and FlowDone around each change the importer acts
 // on, Summary once at the end (also when Apply fails early).

@@ -110,6 +110,11 @@ func (a *applier) run(ctx context.Context) (Result, error) {
 	if err := a.revokeLeftovers(ctx); err != nil {
 		return a.res, err
 	}
+	if f, ok := a.opts.Links.(LinkFlusher); ok {
+		if err := f.Flush(ctx); err != nil {
+			return a.res, fmt.Errorf("store the links of this import (its journal %s is kept; run again to store them): %w", a.opts.Journal, err)
+		}
+	}
 	if err := a.j.finish(); err != nil {
 		return a.res, err
 	}

@@ -99,16 +99,22 @@ func linksBytes(links map[api.FlowName]api.FlowName) ([]byte, error) {
 	return canon.Marshal(linksFile{Format: linksFormat, Links: links})
 }
 
-// LinkStore records links in the repository as an import makes them: each
-// Record is its own commit on the branch (a few milliseconds, no network),
-// so a kill right after a create still finds the link in Git. The caller
-// holds the repository's lock and owns rp (one goroutine).
+// LinkStore records links in the repository as an import makes them. By
+// default each Record is its own commit on the branch (a few milliseconds,
+// no network). A buffered store (Buffer) keeps the records until Flush
+// commits them together: the importer flushes before it removes its
+// journal, and until then the journal holds every pairing a kill could
+// lose, so a promotion of hundreds of flows makes one links commit instead
+// of one a flow. The caller holds the repository's lock and owns rp (one
+// goroutine).
 type LinkStore struct {
 	rp       *repo.Repo
 	branch   string
 	from, to api.EnvName
 	author   repo.Signature
 	links    map[api.FlowName]api.FlowName
+	// pending are buffered records not committed yet (Buffer).
+	pending map[api.FlowName]api.FlowName
 	// commits counts the commits Record made in this run.
 	commits int
 }
@@ -126,22 +132,73 @@ func OpenLinkStore(ctx context.Context, rp *repo.Repo, branch string, from, to a
 	return &LinkStore{rp: rp, branch: branch, from: from, to: to, author: author, links: links}, nil
 }
 
-// Links returns a copy of the links known now.
-func (s *LinkStore) Links() map[api.FlowName]api.FlowName { return maps.Clone(s.links) }
+// Buffer makes Record keep links until Flush.
+func (s *LinkStore) Buffer() { s.pending = map[api.FlowName]api.FlowName{} }
+
+// Flush commits the buffered links in one commit (nothing when none are
+// new). A store that is not buffered has nothing to flush.
+func (s *LinkStore) Flush(ctx context.Context) error {
+	if len(s.pending) == 0 {
+		return nil
+	}
+	if err := s.commit(ctx, s.pending); err != nil {
+		return err
+	}
+	clear(s.pending)
+	return nil
+}
+
+// Links returns a copy of the links known now, buffered ones included.
+func (s *LinkStore) Links() map[api.FlowName]api.FlowName {
+	out := maps.Clone(s.links)
+	maps.Copy(out, s.pending)
+	return out
+}
 
 // Commits is the number of commits this store made.
 func (s *LinkStore) Commits() int { return s.commits }
 
-// Record stores src -> dst and commits it, unless that link is already
-// stored. A source linked to another target before is relinked (the old
-// target was deleted or the user gave --link).
+// Record stores src -> dst and commits it (buffers it, after Buffer),
+// unless that link is already stored. A source linked to another target
+// before is relinked (the old target was deleted or the user gave --link).
 func (s *LinkStore) Record(ctx context.Context, src, dst model.Key) error {
-	return s.RecordAll(ctx, map[api.FlowName]api.FlowName{src.Flow: dst.Flow})
+	add := map[api.FlowName]api.FlowName{src.Flow: dst.Flow}
+	if s.pending != nil {
+		return s.buffer(add)
+	}
+	return s.commit(ctx, add)
 }
 
 // RecordAll stores several links in one commit (nothing when all are
-// stored already).
+// stored already); after Buffer, together with the buffered ones.
 func (s *LinkStore) RecordAll(ctx context.Context, add map[api.FlowName]api.FlowName) error {
+	if s.pending != nil {
+		if err := s.buffer(add); err != nil {
+			return err
+		}
+		return s.Flush(ctx)
+	}
+	return s.commit(ctx, add)
+}
+
+// buffer adds links to pending, in canonical form.
+func (s *LinkStore) buffer(add map[api.FlowName]api.FlowName) error {
+	for src, dst := range add {
+		sn, err := model.CanonicalFlowName(src)
+		if err != nil {
+			return fmt.Errorf("record link: source %w", err)
+		}
+		dn, err := model.CanonicalFlowName(dst)
+		if err != nil {
+			return fmt.Errorf("record link from %s: target %w", sn, err)
+		}
+		s.pending[sn] = dn
+	}
+	return nil
+}
+
+// commit writes the links of add that are new in one commit.
+func (s *LinkStore) commit(ctx context.Context, add map[api.FlowName]api.FlowName) error {
 	next := maps.Clone(s.links)
 	changed := []string{}
 	for src, dst := range add {

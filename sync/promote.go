@@ -126,6 +126,9 @@ func (e *Engine) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult,
 	if err != nil {
 		return out, err
 	}
+	// The importer's journal holds each new pairing until the importer
+	// flushes the links: one commit for the creates, not one a flow.
+	links.Buffer()
 	journal := JournalPath(e.Repo, string(planned.Source.Env.Name), string(planned.TargetEnv))
 	if err := os.MkdirAll(filepath.Dir(journal), 0o700); err != nil {
 		return out, fmt.Errorf("journal directory: %w", err)
@@ -142,7 +145,9 @@ func (e *Engine) Promote(ctx context.Context, o PromoteOptions) (*PromoteResult,
 	out.Applied = true
 	// Pairings the plan found (stored, explicit, by name) are links too:
 	// record them so that a later rename in the source still finds its
-	// target. Creates were recorded by the importer as they happened.
+	// target. The importer flushed the creates before it removed its
+	// journal; after a failed Apply they are committed here with these
+	// (and the kept journal could rebuild them).
 	if lerr := links.RecordAll(ctx, planLinks(planned.Plan, res)); lerr != nil && err == nil {
 		err = lerr
 	}

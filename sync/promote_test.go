@@ -145,6 +145,17 @@ func TestPromoteDevToProdMapsConnectionsAndPrincipalsAndConverges(t *testing.T) 
 	if links[seed.DemoFlowInvoiceApproval] != prodInvoiceApproval || len(links) != len(promotable) {
 		t.Errorf("links = %v, want %d with Invoice approval -> %s", links, len(promotable), prodInvoiceApproval)
 	}
+	// In two commits whatever the number of flows: the creates (flushed
+	// before the journal goes) and the pairings the plan found.
+	creates := 0
+	for _, f := range res.Result.Flows {
+		if f.Action == diff.Create {
+			creates++
+		}
+	}
+	if creates < 2 || res.LinkCommits < 1 || res.LinkCommits > 2 {
+		t.Errorf("%d creates made %d links commits, want one or two in all", creates, res.LinkCommits)
+	}
 	testgit.FsckStrict(t, rp.Dir())
 
 	// Afterwards a diff is clean and a second import writes nothing.
